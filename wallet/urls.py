@@ -1,0 +1,3 @@
+seller_center_urlpatterns: list = []
+
+api_urlpatterns: list = []
