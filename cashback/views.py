@@ -1,12 +1,146 @@
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+"""Seller Center pages of the Bonus Cashback Program and the Order Cashback Dashboard."""
 
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Prefetch
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from cashback.forms import CampaignSearchForm, RegisterForm
+from cashback.models import LIVE_STATUSES, Campaign, Registration, RegistrationEvent
+from cashback.selectors import (
+    campaign_get_for_seller,
+    campaign_window,
+    campaigns_for_seller,
+    registrations_for_seller,
+)
+from cashback.services import (
+    Action,
+    Actor,
+    RegistrationError,
+    registration_create,
+    registration_transition,
+)
 from sellers.decorators import seller_required
+
+CAMPAIGNS_PER_PAGE = 20
 
 
 @seller_required
 def campaign_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "cashback/campaign_list.html")
+    form = CampaignSearchForm(request.GET)
+    search = form.cleaned_data["q"] if form.is_valid() else ""
+    campaigns = campaigns_for_seller(seller=request.seller, at=timezone.now(), search=search)
+    page = Paginator(campaigns, CAMPAIGNS_PER_PAGE).get_page(request.GET.get("page"))
+    now = timezone.now()
+    for campaign in page:
+        campaign.window = campaign_window(campaign=campaign, at=now)
+    return render(
+        request, "cashback/campaign_list.html", {"form": form, "search": search, "page": page}
+    )
+
+
+def _campaign_or_404(request: HttpRequest, slug: str) -> Campaign:
+    try:
+        return campaign_get_for_seller(seller=request.seller, slug=slug, at=timezone.now())
+    except Campaign.DoesNotExist as exc:
+        raise Http404("No such campaign.") from exc
+
+
+def _render_campaign(
+    request: HttpRequest,
+    campaign: Campaign,
+    *,
+    form: RegisterForm | None = None,
+    ready: bool = False,
+    status: int = 200,
+) -> HttpResponse:
+    history = Prefetch("history", queryset=RegistrationEvent.objects.order_by("occurred_at", "pk"))
+    registrations = list(
+        registrations_for_seller(seller=request.seller, campaign=campaign).prefetch_related(history)
+    )
+    live = next((r for r in registrations if r.status in LIVE_STATUSES), None)
+    window = campaign_window(campaign=campaign, at=timezone.now())
+    context = {
+        "campaign": campaign,
+        "registrations": registrations,
+        "live": live,
+        "window": window,
+        "can_register": window.is_open and live is None,
+        "form": form or RegisterForm(initial={"terms_version": campaign.terms_version}),
+        "ready": ready,
+    }
+    return render(request, "cashback/campaign_detail.html", context, status=status)
+
+
+@seller_required
+def campaign_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    return _render_campaign(request, _campaign_or_404(request, slug))
+
+
+@seller_required
+@require_http_methods(["GET", "POST"])
+def campaign_register(request: HttpRequest, slug: str) -> HttpResponse:
+    """GET: the details page ready to register (the registration link). POST: register."""
+    campaign = _campaign_or_404(request, slug)
+    if request.method == "GET":
+        return _render_campaign(request, campaign, ready=True)
+    form = RegisterForm(request.POST)
+    if not form.is_valid():
+        return _render_campaign(request, campaign, form=form, ready=True, status=400)
+    try:
+        registration = registration_create(
+            seller=request.seller,
+            campaign=campaign,
+            agree_to_terms=form.cleaned_data["agree_to_terms"],
+            terms_version=form.cleaned_data["terms_version"],
+            actor=Actor.seller_user(request.user),
+        )
+    except RegistrationError as exc:
+        form.add_error(None, str(exc))
+        return _render_campaign(request, campaign, form=form, ready=True, status=400)
+    messages.success(
+        request,
+        f"You are registered for “{campaign.name}”: {registration.get_status_display()}.",
+    )
+    return redirect("seller:campaign", slug=campaign.slug)
+
+
+def _transition_view(action: Action, done: str):
+    @seller_required
+    @require_POST
+    def view(request: HttpRequest, pk: int) -> HttpResponse:
+        registration = (
+            Registration.objects.filter(pk=pk, seller=request.seller)
+            .select_related("campaign")
+            .first()
+        )
+        if registration is None:
+            raise Http404("No such registration.")
+        try:
+            registration = registration_transition(
+                registration_id=registration.pk,
+                action=action,
+                actor=Actor.seller_user(request.user),
+            )
+        except RegistrationError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"{done} Status: {registration.get_status_display()}.")
+        return redirect("seller:campaign", slug=registration.campaign.slug)
+
+    return view
+
+
+registration_withdraw = _transition_view(
+    Action.WITHDRAW,
+    "Your withdrawal is with our team for review; you stay in the program until it is approved.",
+)
+registration_cancel_withdraw = _transition_view(
+    Action.CANCEL_WITHDRAW, "Your withdrawal request is cancelled."
+)
 
 
 @seller_required

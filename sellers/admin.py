@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import QuerySet
@@ -6,13 +7,31 @@ from django.utils import timezone
 
 from sellers.models import ApiKey, PlanChange, Seller, User
 from sellers.selectors import sellers_with_plan_at
-from sellers.services import api_key_revoke, seller_change_plan
+from sellers.services import (
+    SellerError,
+    api_key_revoke,
+    seller_change_plan,
+    validate_plan_change_effective_at,
+)
+
+
+class PlanChangeForm(forms.ModelForm):
+    def clean_effective_at(self):
+        effective_at = self.cleaned_data["effective_at"]
+        # A new seller's first plan is its start: it also covers the time before it.
+        if self.instance.pk is None and self.instance.seller_id is not None:
+            try:
+                validate_plan_change_effective_at(effective_at)
+            except SellerError as exc:
+                raise forms.ValidationError(str(exc)) from exc
+        return effective_at
 
 
 class PlanChangeInline(admin.TabularInline):
     """The plan history: new changes can be added; what is recorded is never edited."""
 
     model = PlanChange
+    form = PlanChangeForm
     fields = ("plan", "effective_at", "reason", "changed_by", "created_at")
     readonly_fields = ("changed_by", "created_at")
     extra = 0
@@ -24,6 +43,7 @@ class PlanChangeInline(admin.TabularInline):
         return 1 if obj is None else 0
 
     def get_formset(self, request, obj=None, **kwargs):
+        kwargs.setdefault("validate_min", True)
         formset = super().get_formset(request, obj, **kwargs)
         formset.form.base_fields["effective_at"].initial = timezone.now
         return formset
@@ -84,6 +104,11 @@ class SellerAdmin(admin.ModelAdmin):
         if formset.model is not PlanChange:
             return super().save_formset(request, form, formset, change)
         for change_row in formset.save(commit=False):
+            if not change:  # the first plan of a new seller
+                change_row.changed_by = request.user
+                change_row.reason = change_row.reason or "Initial plan"
+                change_row.save()
+                continue
             seller_change_plan(
                 seller=form.instance,
                 plan=change_row.plan,

@@ -2,14 +2,44 @@
 
 from django.db.models import QuerySet
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
-from rest_framework import generics, serializers
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, generics, pagination, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from sellers.models import Plan, Seller
 from sellers.selectors import seller_plan_at
+
+
+class Conflict(exceptions.APIException):
+    """The request is well formed but the state of the object does not allow it."""
+
+    status_code = 409
+    default_detail = "The request conflicts with the current state."
+    default_code = "conflict"
+
+
+class CursorPagination(pagination.CursorPagination):
+    """Every list: {"results", "next", "previous"}, newest first, stable under inserts."""
+
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+    ordering = "-pk"
+
+
+class StrictSerializer(serializers.Serializer):
+    """An input serializer that refuses fields it does not know, instead of ignoring them."""
+
+    def validate(self, attrs):
+        if isinstance(self.initial_data, dict):
+            unknown = sorted(set(self.initial_data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: ["This field is not known."] for name in unknown}
+                )
+        return super().validate(attrs)
 
 
 class SellerScopedMixin:
@@ -23,6 +53,14 @@ class SellerScopedMixin:
 
     seller_field = "seller"
     request: Request
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "get_queryset" in cls.__dict__:
+            raise TypeError(
+                f"{cls.__name__} overrides get_queryset(), which would drop the seller scope: "
+                "override get_base_queryset() instead."
+            )
 
     @property
     def seller(self) -> Seller:
@@ -51,6 +89,16 @@ class ErrorSerializer(serializers.Serializer):
     """401, 403, 404, 409 and 413 answers: {"detail": "message"}."""
 
     detail = serializers.CharField()
+
+
+VALIDATION_ERROR = OpenApiResponse(
+    response={
+        "type": "object",
+        "additionalProperties": {"type": "array", "items": {"type": "string"}},
+        "example": {"field": ["What is wrong with it."]},
+    },
+    description="Bad input: a list of messages for each field (non_field_errors for the whole).",
+)
 
 
 class MeSerializer(serializers.Serializer):

@@ -17,6 +17,10 @@ def api_key_get_active(*, raw_key: str) -> ApiKey | None:
     )
 
 
+def api_key_get_for_seller(*, seller: Seller, key_id: int) -> ApiKey | None:
+    return ApiKey.objects.filter(pk=key_id, seller=seller).first()
+
+
 def api_key_list(*, seller: Seller) -> QuerySet[ApiKey]:
     return ApiKey.objects.filter(seller=seller).order_by("revoked_at", "-created_at", "-pk")
 

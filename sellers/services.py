@@ -3,10 +3,13 @@
 import secrets
 from datetime import datetime, timedelta
 
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from core.dates import month_start
 from sellers.models import ApiKey, Plan, PlanChange, Seller, User
 
 API_KEY_PREFIX = "cbc_"
@@ -42,6 +45,8 @@ def seller_create(
     name = name.strip()
     if not name:
         raise SellerError("A seller needs a name.")
+    if len(name) > Seller._meta.get_field("name").max_length:
+        raise SellerError("A seller's name has at most 200 characters.")
     if plan not in Plan.values:
         raise SellerError(f"Unknown plan {plan!r}: use one of {', '.join(Plan.values)}.")
     if slug is not None and Seller.objects.filter(slug=slug).exists():
@@ -66,6 +71,12 @@ def seller_user_create(*, seller: Seller, username: str, password: str, email: s
     username = username.strip()
     if not username:
         raise SellerError("A user needs a username.")
+    if len(username) > User._meta.get_field("username").max_length:
+        raise SellerError("A username has at most 150 characters.")
+    try:
+        UnicodeUsernameValidator()(username)
+    except ValidationError as exc:
+        raise SellerError(f"{username!r} is not a valid username: {exc.messages[0]}") from exc
     if User.objects.filter(username__iexact=username).exists():
         raise SellerError(f"The username {username!r} is taken.")
     if not password:
@@ -91,6 +102,16 @@ def seller_onboard(
     return seller, user
 
 
+def validate_plan_change_effective_at(effective_at: datetime, *, now: datetime | None = None):
+    """A plan change may not reach back before this month (platform time zone)."""
+    earliest = month_start(now or timezone.now())
+    if effective_at < earliest:
+        raise SellerError(
+            "A plan change takes effect from the start of this month "
+            f"({earliest:%Y-%m-%d}) or later; earlier months may be closed already."
+        )
+
+
 def seller_change_plan(
     *,
     seller: Seller,
@@ -98,10 +119,16 @@ def seller_change_plan(
     effective_at: datetime,
     changed_by: User | None = None,
     reason: str = "",
+    now: datetime | None = None,
 ) -> PlanChange:
-    """Append a plan change. The past is never rewritten: a change only adds a row."""
+    """Append a plan change, effective from this month on (or later).
+
+    A change only adds a row. It may not reach back before this month: earlier months may
+    be closed already, and their cashback was computed with the plan of their time.
+    """
     if plan not in Plan.values:
         raise SellerError(f"Unknown plan {plan!r}: use one of {', '.join(Plan.values)}.")
+    validate_plan_change_effective_at(effective_at, now=now)
     return PlanChange.objects.create(
         seller=seller, plan=plan, effective_at=effective_at, changed_by=changed_by, reason=reason
     )

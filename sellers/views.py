@@ -5,12 +5,12 @@ from django.contrib.auth import views as auth_views
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from sellers.decorators import seller_required
 from sellers.forms import ApiKeyCreateForm, SellerLoginForm
-from sellers.models import ApiKey
-from sellers.selectors import api_key_list, seller_plan_at
+from sellers.selectors import api_key_get_for_seller, api_key_list, seller_plan_at
 from sellers.services import SellerError, api_key_create, api_key_revoke
 
 
@@ -18,6 +18,11 @@ class LoginView(auth_views.LoginView):
     template_name = "sellers/login.html"
     authentication_form = SellerLoginForm
     redirect_authenticated_user = True
+
+    def get_redirect_url(self) -> str:
+        # A `next` back to the login page itself would loop: go home instead.
+        url = super().get_redirect_url()
+        return "" if url and url.split("?")[0] == self.request.path else url
 
 
 class LogoutView(auth_views.LogoutView):
@@ -30,6 +35,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "sellers/home.html", {"plan": plan})
 
 
+@never_cache
 @seller_required
 @require_http_methods(["GET", "POST"])
 def api_keys(request: HttpRequest) -> HttpResponse:
@@ -58,10 +64,9 @@ def api_keys(request: HttpRequest) -> HttpResponse:
 @seller_required
 @require_POST
 def api_key_revoke_view(request: HttpRequest, key_id: int) -> HttpResponse:
-    try:
-        api_key = ApiKey.objects.get(pk=key_id, seller=request.seller)
-    except ApiKey.DoesNotExist as exc:
-        raise Http404("No such API key.") from exc
+    api_key = api_key_get_for_seller(seller=request.seller, key_id=key_id)
+    if api_key is None:
+        raise Http404("No such API key.")
     if api_key_revoke(api_key=api_key, revoked_by=request.user):
         messages.success(request, f"The key “{api_key.name}” is revoked: it no longer works.")
     else:

@@ -49,3 +49,28 @@ class SellerUserFactory(UserFactory):
 def make_api_key(seller: Seller, name: str = "Integration") -> str:
     """A key for `seller`, returned as the plaintext a client sends."""
     return api_key_create(seller=seller, name=name)[1]
+
+
+def make_campaign(**overrides):
+    """A published campaign open since a year ago, at 3 %, via `campaign_create`."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from cashback.services import campaign_create
+
+    opened = timezone.now() - timedelta(days=365)
+    values = {
+        "slug": f"campaign-{next(_campaign_numbers)}",
+        "name": "Bonus Cashback Program",
+        "fee_rate": "3",
+        "terms": "Pay the service fee on delivered voucher orders.",
+        "summary": "Offer the Bonus Cashback Voucher",
+        "registration_opens_at": opened,
+        "now": opened,
+    }
+    values.update(overrides)
+    return campaign_create(**values)
+
+
+_campaign_numbers = iter(range(1, 10**9))

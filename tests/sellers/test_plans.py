@@ -25,15 +25,15 @@ def test_the_first_plan_also_covers_the_time_before_it(shop):
 
 
 def test_a_change_applies_from_its_instant_on(shop):
-    seller_change_plan(seller=shop, plan="yearly", effective_at=MAR, reason="Upgraded")
+    seller_change_plan(seller=shop, plan="yearly", effective_at=MAR, reason="Upgraded", now=JAN)
     assert seller_plan_at(seller=shop, at=MAR - timedelta(seconds=1)) == "monthly"
     assert seller_plan_at(seller=shop, at=MAR) == "yearly"
     assert seller_plan_at(seller=shop, at=MAR + timedelta(days=100)) == "yearly"
 
 
 def test_history_is_kept_whole(shop):
-    seller_change_plan(seller=shop, plan="yearly", effective_at=MAR)
-    seller_change_plan(seller=shop, plan="monthly", effective_at=MAR + timedelta(days=365))
+    seller_change_plan(seller=shop, plan="yearly", effective_at=MAR, now=JAN)
+    seller_change_plan(seller=shop, plan="monthly", effective_at=MAR + timedelta(days=365), now=JAN)
     plans = list(
         PlanChange.objects.filter(seller=shop)
         .order_by("effective_at")
@@ -50,7 +50,7 @@ def test_a_future_change_is_not_yet_in_force(api_client, seller):
 
 def test_plans_of_many_sellers_in_one_query(shop, django_assert_num_queries):
     other = SellerFactory(name="Other", plan="yearly", now=JAN)
-    seller_change_plan(seller=shop, plan="yearly", effective_at=MAR)
+    seller_change_plan(seller=shop, plan="yearly", effective_at=MAR, now=JAN)
     with django_assert_num_queries(1):
         plans = {s.slug: s.plan for s in sellers_with_plan_at(at=MAR)}
     assert plans == {shop.slug: "yearly", other.slug: "yearly"}

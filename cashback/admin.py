@@ -1,0 +1,271 @@
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.utils import timezone
+
+from cashback.models import (
+    Campaign,
+    CampaignRate,
+    CampaignTermsVersion,
+    Registration,
+    RegistrationEvent,
+)
+from cashback.selectors import rate_at_expression
+from cashback.services import (
+    TRANSITIONS,
+    Action,
+    Actor,
+    RegistrationError,
+    campaign_add_rate,
+    campaign_save,
+    registration_transition,
+)
+from core.money import format_rate, parse_rate
+
+
+class CampaignRateForm(forms.ModelForm):
+    def clean_rate(self):
+        try:
+            return parse_rate(self.cleaned_data["rate"])
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+
+
+class CampaignRateInline(admin.TabularInline):
+    """Rates are added from an instant on; a recorded rate never changes, so past fees keep
+    the rate of their time."""
+
+    model = CampaignRate
+    form = CampaignRateForm
+    fields = ("rate", "effective_from", "created_by", "created_at")
+    readonly_fields = ("created_by", "created_at")
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "Service fee rates (each in force from its instant until the next)"
+
+    def get_min_num(self, request, obj=None, **kwargs) -> int:
+        return 1 if obj is None else 0
+
+    def get_formset(self, request, obj=None, **kwargs):
+        kwargs.setdefault("validate_min", True)
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.form.base_fields["effective_from"].initial = timezone.now
+        return formset
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class TermsVersionInline(admin.TabularInline):
+    model = CampaignTermsVersion
+    fields = ("version", "text", "created_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "Terms versions (a new one is kept whenever the terms change)"
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "slug",
+        "is_published",
+        "rate_now",
+        "requires_review",
+        "registration_opens_at",
+        "registration_closes_at",
+        "terms_version",
+    )
+    list_filter = ("is_published", "requires_review")
+    search_fields = ("name", "slug", "summary")
+    prepopulated_fields = {"slug": ("name",)}
+    readonly_fields = ("terms_version", "created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("name", "slug", "summary", "details", "is_published")}),
+        ("Terms and Conditions", {"fields": ("terms", "terms_version")}),
+        (
+            "Registration",
+            {"fields": ("registration_opens_at", "registration_closes_at", "requires_review")},
+        ),
+        ("Record", {"fields": ("created_at", "updated_at")}),
+    )
+    inlines = (CampaignRateInline, TermsVersionInline)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).annotate(rate=rate_at_expression(at=timezone.now()))
+
+    @admin.display(description="Fee rate now", ordering="rate")
+    def rate_now(self, obj: Campaign) -> str:
+        return "—" if obj.rate is None else f"{format_rate(obj.rate)} %"
+
+    def save_model(self, request, obj, form, change) -> None:
+        campaign_save(campaign=obj)
+
+    def save_formset(self, request, form, formset, change) -> None:
+        if formset.model is not CampaignRate:
+            return super().save_formset(request, form, formset, change)
+        for rate in formset.save(commit=False):
+            campaign_add_rate(
+                campaign=form.instance,
+                rate=rate.rate,
+                effective_from=rate.effective_from,
+                created_by=request.user,
+            )
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # registrations and fees refer to campaigns
+
+
+class RegistrationEventInline(admin.TabularInline):
+    model = RegistrationEvent
+    fields = (
+        "occurred_at",
+        "from_status",
+        "to_status",
+        "actor_role",
+        "actor_user",
+        "actor_api_key",
+        "reason",
+    )
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ("occurred_at", "pk")
+    verbose_name_plural = "History (never edited)"
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        max_length=2000,
+        help_text="The seller sees it beside the registration.",
+    )
+
+
+@admin.register(Registration)
+class RegistrationAdmin(admin.ModelAdmin):
+    list_display = (
+        "seller",
+        "campaign",
+        "status",
+        "previous_status",
+        "registered_at",
+        "status_changed_at",
+    )
+    list_filter = ("status", "campaign")
+    list_select_related = ("seller", "campaign")
+    search_fields = ("seller__name", "seller__slug")
+    date_hierarchy = "registered_at"
+    fields = (
+        "seller",
+        "campaign",
+        "status",
+        "previous_status",
+        "registered_at",
+        "terms_version",
+        "agreed_by",
+        "agreed_via_api_key",
+        "status_changed_at",
+    )
+    readonly_fields = fields
+    inlines = (RegistrationEventInline,)
+    actions = (
+        "approve_withdrawal",
+        "reject_withdrawal",
+        "approve_registration",
+        "reject_registration",
+        "suspend",
+        "unsuspend",
+    )
+
+    def has_add_permission(self, request) -> bool:
+        return False  # sellers register themselves, agreeing to the terms
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def _apply(self, request: HttpRequest, queryset: QuerySet, action: Action):
+        """Run one transition over the selected rows, each in its own transaction, and
+        report which changed and which were skipped and why."""
+        reason = ""
+        if TRANSITIONS[action].needs_reason:
+            form = ReasonForm(request.POST if "apply" in request.POST else None)
+            if not form.is_valid():
+                context = {
+                    **self.admin_site.each_context(request),
+                    "title": f"{action.label}: give a reason",
+                    "action": request.POST.get("action"),
+                    "action_label": action.label,
+                    "registrations": queryset.select_related("seller", "campaign"),
+                    "form": form,
+                    "opts": self.model._meta,
+                }
+                return TemplateResponse(request, "admin/cashback/registration/reason.html", context)
+            reason = form.cleaned_data["reason"]
+        changed, skipped = [], []
+        for registration in queryset.select_related("seller", "campaign").order_by("pk"):
+            try:
+                registration_transition(
+                    registration_id=registration.pk,
+                    action=action,
+                    actor=Actor.admin(request.user),
+                    reason=reason,
+                )
+            except RegistrationError as exc:
+                skipped.append(f"{registration.seller} in {registration.campaign}: {exc}")
+            else:
+                changed.append(f"{registration.seller} in {registration.campaign}")
+        if changed:
+            self.message_user(
+                request,
+                f"{action.label}: changed {len(changed)}: {'; '.join(changed)}.",
+                messages.SUCCESS,
+            )
+        if skipped:
+            self.message_user(
+                request,
+                f"{action.label}: skipped {len(skipped)}: {' | '.join(skipped)}",
+                messages.WARNING,
+            )
+        return None
+
+    @admin.action(description="Approve withdrawal (→ Expired)", permissions=["change"])
+    def approve_withdrawal(self, request, queryset):
+        return self._apply(request, queryset, Action.APPROVE_WITHDRAWAL)
+
+    @admin.action(
+        description="Reject withdrawal (back to its status; reason)", permissions=["change"]
+    )
+    def reject_withdrawal(self, request, queryset):
+        return self._apply(request, queryset, Action.REJECT_WITHDRAWAL)
+
+    @admin.action(description="Approve registration (→ Approved)", permissions=["change"])
+    def approve_registration(self, request, queryset):
+        return self._apply(request, queryset, Action.APPROVE_REGISTRATION)
+
+    @admin.action(description="Reject registration (→ Rejected; reason)", permissions=["change"])
+    def reject_registration(self, request, queryset):
+        return self._apply(request, queryset, Action.REJECT_REGISTRATION)
+
+    @admin.action(description="Suspend (→ Suspended; reason)", permissions=["change"])
+    def suspend(self, request, queryset):
+        return self._apply(request, queryset, Action.SUSPEND)
+
+    @admin.action(description="Unsuspend (→ Approved)", permissions=["change"])
+    def unsuspend(self, request, queryset):
+        return self._apply(request, queryset, Action.UNSUSPEND)

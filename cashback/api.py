@@ -1,0 +1,277 @@
+"""The integrators' API of the Bonus Cashback Program: campaigns and registrations."""
+
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import generics, serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from cashback.models import Campaign, Registration, RegistrationEvent, RegistrationStatus
+from cashback.selectors import campaign_is_open, campaigns_for_seller
+from cashback.services import (
+    Action,
+    Actor,
+    RegistrationInvalid,
+    RegistrationRefused,
+    registration_create,
+    registration_transition,
+)
+from core.money import format_rate
+from sellers.api import (
+    VALIDATION_ERROR,
+    Conflict,
+    CursorPagination,
+    ErrorSerializer,
+    SellerScopedGenericAPIView,
+    SellerScopedListAPIView,
+    SellerScopedRetrieveAPIView,
+    StrictSerializer,
+)
+
+ERRORS = {401: ErrorSerializer, 404: ErrorSerializer}
+
+
+class CampaignSerializer(serializers.ModelSerializer):
+    fee_rate = serializers.SerializerMethodField(
+        help_text='The service fee rate in force now, in percent ("3" = 3 %).'
+    )
+    registration_open = serializers.SerializerMethodField(help_text="Whether you can register now.")
+    registration_status = serializers.SerializerMethodField(
+        help_text="The status of your latest registration for it; null if you have none."
+    )
+
+    class Meta:
+        model = Campaign
+        fields = [
+            "slug",
+            "name",
+            "summary",
+            "details",
+            "terms",
+            "terms_version",
+            "fee_rate",
+            "requires_review",
+            "registration_opens_at",
+            "registration_closes_at",
+            "registration_open",
+            "registration_status",
+        ]
+
+    def get_fee_rate(self, campaign: Campaign) -> str:
+        return format_rate(campaign.current_rate)
+
+    def get_registration_open(self, campaign: Campaign) -> bool:
+        return campaign_is_open(campaign=campaign, at=self.context["now"])
+
+    @extend_schema_field(
+        serializers.ChoiceField(choices=RegistrationStatus.choices, allow_null=True)
+    )
+    def get_registration_status(self, campaign: Campaign) -> str | None:
+        return campaign.seller_status or None
+
+
+class RegistrationEventSerializer(serializers.ModelSerializer):
+    from_status = serializers.SerializerMethodField()
+    actor = serializers.CharField(source="actor_role")
+
+    class Meta:
+        model = RegistrationEvent
+        fields = ["from_status", "to_status", "actor", "reason", "occurred_at"]
+
+    @extend_schema_field(
+        serializers.ChoiceField(choices=RegistrationStatus.choices, allow_null=True)
+    )
+    def get_from_status(self, event: RegistrationEvent) -> str | None:
+        return event.from_status or None
+
+
+class RegistrationSerializer(serializers.ModelSerializer):
+    campaign = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    previous_status = serializers.SerializerMethodField(
+        help_text="While a withdrawal is under review: the status it came from."
+    )
+    history = RegistrationEventSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Registration
+        fields = [
+            "id",
+            "campaign",
+            "status",
+            "previous_status",
+            "registered_at",
+            "terms_version",
+            "status_changed_at",
+            "history",
+        ]
+
+    @extend_schema_field(
+        serializers.ChoiceField(choices=RegistrationStatus.choices, allow_null=True)
+    )
+    def get_previous_status(self, registration: Registration) -> str | None:
+        return registration.previous_status or None
+
+
+class RegisterSerializer(StrictSerializer):
+    agree_to_terms = serializers.BooleanField(
+        help_text="true: you have read and agree to the campaign's terms and conditions."
+    )
+    terms_version = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="The terms version you read; refused (409) if the terms changed since.",
+    )
+
+
+def _registrations() -> QuerySet[Registration]:
+    history = Prefetch("history", queryset=RegistrationEvent.objects.order_by("occurred_at", "pk"))
+    return Registration.objects.select_related("campaign").prefetch_related(history)
+
+
+class CampaignViewMixin:
+    serializer_class = CampaignSerializer
+    lookup_field = "slug"
+
+    def get_queryset(self) -> QuerySet[Campaign]:
+        return campaigns_for_seller(seller=self.request.user.seller, at=timezone.now())
+
+    def get_serializer_context(self) -> dict:
+        return {**super().get_serializer_context(), "now": timezone.now()}
+
+
+@extend_schema(summary="Published campaigns", responses={200: CampaignSerializer, **ERRORS})
+class CampaignList(CampaignViewMixin, generics.ListAPIView):
+    pagination_class = CursorPagination
+
+
+@extend_schema(summary="A published campaign", responses={200: CampaignSerializer, **ERRORS})
+class CampaignDetail(CampaignViewMixin, generics.RetrieveAPIView):
+    pass
+
+
+def _refusal_to_http(exc: Exception) -> Exception:
+    if isinstance(exc, RegistrationInvalid):
+        return ValidationError({exc.field: [str(exc)]})
+    return Conflict(str(exc))
+
+
+class CampaignRegister(generics.GenericAPIView):
+    serializer_class = RegisterSerializer
+
+    @extend_schema(
+        summary="Register for a campaign",
+        request=RegisterSerializer,
+        responses={
+            201: RegistrationSerializer,
+            400: VALIDATION_ERROR,
+            409: ErrorSerializer,
+            **ERRORS,
+        },
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        campaign = Campaign.objects.filter(slug=slug, is_published=True).first()
+        if campaign is None:
+            raise Http404("No published campaign has this slug.")
+        data = RegisterSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            registration = registration_create(
+                seller=request.user.seller,
+                campaign=campaign,
+                agree_to_terms=data.validated_data["agree_to_terms"],
+                terms_version=data.validated_data.get("terms_version"),
+                actor=Actor.seller_api_key(request.auth),
+            )
+        except (RegistrationInvalid, RegistrationRefused) as exc:
+            raise _refusal_to_http(exc) from exc
+        return Response(
+            RegistrationSerializer(_registrations().get(pk=registration.pk)).data, status=201
+        )
+
+
+class RegistrationFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=RegistrationStatus.choices, required=False)
+    campaign = serializers.SlugField(required=False)
+
+
+@extend_schema(
+    summary="Your registrations",
+    parameters=[
+        OpenApiParameter("status", enum=RegistrationStatus.values, required=False),
+        OpenApiParameter("campaign", str, description="A campaign's slug.", required=False),
+    ],
+    responses={200: RegistrationSerializer, 400: VALIDATION_ERROR, 401: ErrorSerializer},
+)
+class RegistrationList(SellerScopedListAPIView):
+    serializer_class = RegistrationSerializer
+    pagination_class = CursorPagination
+
+    def get_base_queryset(self) -> QuerySet[Registration]:
+        filters = RegistrationFilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        registrations = _registrations()
+        if "status" in filters.validated_data:
+            registrations = registrations.filter(status=filters.validated_data["status"])
+        if "campaign" in filters.validated_data:
+            registrations = registrations.filter(campaign__slug=filters.validated_data["campaign"])
+        return registrations
+
+
+@extend_schema(
+    summary="One of your registrations", responses={200: RegistrationSerializer, **ERRORS}
+)
+class RegistrationDetail(SellerScopedRetrieveAPIView):
+    serializer_class = RegistrationSerializer
+
+    def get_base_queryset(self) -> QuerySet[Registration]:
+        return _registrations()
+
+
+class RegistrationActionView(SellerScopedGenericAPIView):
+    transition: Action
+    serializer_class = RegistrationSerializer
+
+    def get_base_queryset(self) -> QuerySet[Registration]:
+        return _registrations()
+
+    def post(self, request: Request, pk: int) -> Response:
+        registration = self.get_object()  # another seller's is a 404
+        try:
+            registration_transition(
+                registration_id=registration.pk,
+                action=self.transition,
+                actor=Actor.seller_api_key(request.auth),
+            )
+        except (RegistrationInvalid, RegistrationRefused) as exc:
+            raise _refusal_to_http(exc) from exc
+        return Response(RegistrationSerializer(_registrations().get(pk=registration.pk)).data)
+
+
+@extend_schema(
+    summary="Withdraw from a campaign",
+    description=(
+        "Asks to leave the campaign: the registration becomes `withdraw_under_review` until "
+        "an admin approves the withdrawal (`expired`) or rejects it. 409 unless `approved` "
+        "or `suspended`."
+    ),
+    request=None,
+    responses={200: RegistrationSerializer, 409: ErrorSerializer, **ERRORS},
+)
+class RegistrationWithdraw(RegistrationActionView):
+    transition = Action.WITHDRAW
+
+
+@extend_schema(
+    summary="Cancel a withdrawal",
+    description=(
+        "Takes a withdrawal back: the registration returns to the status it came from. "
+        "409 unless `withdraw_under_review`."
+    ),
+    request=None,
+    responses={200: RegistrationSerializer, 409: ErrorSerializer, **ERRORS},
+)
+class RegistrationCancelWithdraw(RegistrationActionView):
+    transition = Action.CANCEL_WITHDRAW

@@ -1,0 +1,33 @@
+"""Money and rates: Decimal everywhere, rounded in one place."""
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+CENT = Decimal("0.01")
+RATE_PLACES = 4
+MAX_RATE = Decimal("100")
+
+
+def round_money(amount: Decimal) -> Decimal:
+    """Round to cents, half up (Python's default, half-even, turns 2.345 into 2.34)."""
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def format_rate(rate: Decimal) -> str:
+    """A percentage as people and the API write it: 3 → "3", 1.5000 → "1.5"."""
+    text = format(rate.normalize(), "f")
+    return text if text != "-0" else "0"
+
+
+def parse_rate(value: object) -> Decimal:
+    """A percentage from 0 to 100 with at most 4 decimal places, or ValueError saying why."""
+    try:
+        rate = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError) as exc:
+        raise ValueError(f"{value!r} is not a number: give a percentage such as 3 or 1.5.") from exc
+    if not rate.is_finite():
+        raise ValueError(f"{value!r} is not a number: give a percentage such as 3 or 1.5.")
+    if rate < 0 or rate > MAX_RATE:
+        raise ValueError(f"A rate is between 0 and 100 (percent); {value!r} is not.")
+    if rate != rate.quantize(Decimal(1).scaleb(-RATE_PLACES)):
+        raise ValueError(f"A rate has at most {RATE_PLACES} decimal places; {value!r} has more.")
+    return rate.quantize(Decimal(1).scaleb(-RATE_PLACES))
