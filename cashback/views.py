@@ -61,6 +61,9 @@ def _render_campaign(
     registrations = list(
         registrations_for_seller(seller=request.seller, campaign=campaign).prefetch_related(history)
     )
+    for registration in registrations:
+        events = list(registration.history.all())  # prefetched, oldest first
+        registration.last_reason = events[-1].reason if events else ""
     live = next((r for r in registrations if r.status in LIVE_STATUSES), None)
     window = campaign_window(campaign=campaign, at=timezone.now())
     context = {
