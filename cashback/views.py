@@ -92,6 +92,7 @@ def campaign_register(request: HttpRequest, slug: str) -> HttpResponse:
         return _render_campaign(request, campaign, ready=True)
     form = RegisterForm(request.POST)
     if not form.is_valid():
+        form.add_error(None, "The form was out of date: read the terms again and register.")
         return _render_campaign(request, campaign, form=form, ready=True, status=400)
     try:
         registration = registration_create(

@@ -135,6 +135,7 @@ class TestRegister:
     def test_a_bad_terms_version_is_400_not_500(self, seller_client, campaign):
         response = register(seller_client, agree_to_terms="on", terms_version="x")
         assert response.status_code == 400
+        assert "The form was out of date" in response.content.decode()
         assert not Registration.objects.exists()
 
 
