@@ -3,14 +3,18 @@
 Each program adds its step to `seed`, in dependency order.
 """
 
+import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
 
 from cashback.models import Campaign, Registration
 from cashback.services import Actor, campaign_create, registration_create
+from orders.models import Order
+from orders.services import ItemInput, OrderInput, orders_create
 from sellers.models import Plan, Seller, User
 from sellers.services import seller_onboard
 
@@ -108,6 +112,97 @@ def _demo_campaign(seller: Seller, now: datetime) -> list[str]:
     return notes
 
 
+DEMO_ORDER_DAYS = 120
+DEMO_ORDERS = 320
+PRODUCTS = (
+    ("MUG-01", "Ceramic mug", Decimal("12.50")),
+    ("TEE-02", "Cotton T-shirt", Decimal("19.90")),
+    ("LAMP-03", "Desk lamp", Decimal("45.00")),
+    ("BAG-04", "Canvas tote bag", Decimal("24.00")),
+    ("HEAD-05", "Wireless headphones", Decimal("89.00")),
+    ("WATCH-06", "Smart watch", Decimal("149.00")),
+)
+
+
+def _demo_order(rng: random.Random, n: int, now: datetime, campaign_slug: str) -> OrderInput:
+    """One order of the demo shop, with a life that is plausible for its age."""
+    placed = now - timedelta(days=DEMO_ORDER_DAYS * rng.random(), minutes=30)
+    lines = rng.sample(PRODUCTS, k=rng.randint(1, 3))
+    items = tuple(
+        ItemInput(sku=sku, name=name, quantity=rng.randint(1, 4), unit_price=price)
+        for sku, name, price in lines
+    )
+    price = sum((i.quantity * i.unit_price for i in items), Decimal("0.00"))
+    discount = (price * Decimal(rng.choice([0, 0, 0, 5, 10, 15])) / 100).quantize(Decimal("0.01"))
+    voucher = rng.random() < 0.55
+    paid = placed + timedelta(minutes=rng.randint(2, 90))
+    shipped = paid + timedelta(hours=rng.randint(6, 48))
+    delivered = shipped + timedelta(days=rng.randint(1, 5))
+    fields = {
+        "external_id": f"DEMO-{n:05d}",
+        "placed_at": placed,
+        "currency": "USD" if rng.random() < 0.85 else "EUR",
+        "net_product_price": price,
+        "seller_funded_discount": discount,
+        "bonus_cashback_voucher": voucher,
+        "campaign": campaign_slug if voucher and rng.random() < 0.5 else "",
+        "fulfillment_channel": "order_center" if rng.random() < 0.75 else "seller",
+        "items": items,
+    }
+    fate = rng.random()
+    if delivered > now or fate < 0.06:
+        # Recent, or never got further: somewhere on the way.
+        if fate < 0.03:
+            return OrderInput(**fields, status="cancelled", cancelled_at=paid)
+        if shipped <= now:
+            return OrderInput(
+                **fields,
+                status="shipped",
+                paid_at=paid,
+                shipped_at=shipped,
+                tracking_number=f"TRK{n:08d}",
+            )
+        return OrderInput(**fields, status="paid", paid_at=paid)
+    done = {
+        "paid_at": paid,
+        "shipped_at": shipped,
+        "delivered_at": delivered,
+        "tracking_number": f"TRK{n:08d}",
+    }
+    returned = delivered + timedelta(days=rng.randint(1, 10))
+    if fate < 0.14 and returned <= now:
+        return OrderInput(
+            **fields,
+            **done,
+            status="returned",
+            returned_at=returned,
+            refunded_amount=price - discount,
+        )
+    if fate < 0.22 and returned <= now:
+        part = ((price - discount) * Decimal("0.3")).quantize(Decimal("0.01"))
+        return OrderInput(
+            **fields, **done, status="delivered", refunded_amount=part, refunded_at=returned
+        )
+    return OrderInput(**fields, **done, status="delivered")
+
+
+def _demo_orders(seller: Seller, now: datetime) -> list[str]:
+    """Months of orders, made through the same service as the API. Their dates follow
+    today, so a shop that has its demo orders already keeps them."""
+    if Order.objects.filter(seller=seller, external_id__startswith="DEMO-").exists():
+        return []
+    rng = random.Random(2026)  # noqa: S311 - demo data, the same shop every time
+    inputs = sorted(
+        (_demo_order(rng, n, now, DEMO_CAMPAIGN_SLUG) for n in range(1, DEMO_ORDERS + 1)),
+        key=lambda order: order.placed_at,
+    )
+    results = orders_create(seller=seller, inputs=inputs, now=now)
+    failed = [r for r in results if r.result == "error"]
+    if failed:
+        raise RuntimeError(f"Demo orders refused: {failed[0].external_id}: {failed[0].errors}")
+    return [f"{len(results)} orders over the last {DEMO_ORDER_DAYS} days."]
+
+
 @transaction.atomic
 def seed(*, now: datetime | None = None) -> DemoResult:
     now = now or timezone.now()
@@ -115,6 +210,7 @@ def seed(*, now: datetime | None = None) -> DemoResult:
     seller, seller_new = _demo_seller(staff)
     result = DemoResult(seller=seller)
     result.notes += _demo_campaign(seller, now)
+    result.notes += _demo_orders(seller, now)
     result.logins.append(
         (
             "Seller Center",

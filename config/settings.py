@@ -176,6 +176,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "RegistrationStatusEnum": "cashback.models.RegistrationStatus.choices",
+        "OrderStatusEnum": "orders.models.OrderStatus.choices",
+        "CashbackStatusEnum": ["none", "waiting", "pending", "credited", "voided"],
     },
 }
 

@@ -1,7 +1,11 @@
 """The seller-scoped base of every API view, and the caller's own seller."""
 
+from collections.abc import Mapping
+from decimal import Decimal
+
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, pagination, serializers
 from rest_framework.request import Request
@@ -30,16 +34,51 @@ class CursorPagination(pagination.CursorPagination):
 
 
 class StrictSerializer(serializers.Serializer):
-    """An input serializer that refuses fields it does not know, instead of ignoring them."""
+    """An input serializer that refuses fields it does not know, instead of ignoring them,
+    nested ones included."""
 
-    def validate(self, attrs):
-        if isinstance(self.initial_data, dict):
-            unknown = sorted(set(self.initial_data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError(
-                    {name: ["This field is not known."] for name in unknown}
-                )
-        return super().validate(attrs)
+    def to_internal_value(self, data):
+        unknown = {}
+        if isinstance(data, Mapping):
+            unknown = {
+                str(name)[:100]: ["This field is not known."]
+                for name in sorted(set(map(str, data)) - set(self.fields))
+            }
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if unknown and isinstance(exc.detail, dict):
+                raise serializers.ValidationError({**exc.detail, **unknown}) from exc
+            raise
+        if unknown:
+            raise serializers.ValidationError(unknown)
+        return value
+
+
+class OffsetDateTimeField(serializers.DateTimeField):
+    """An instant in ISO 8601 with its offset ("2026-11-01T10:00:00Z"); a time without an
+    offset is ambiguous and refused."""
+
+    default_error_messages = {
+        "naive": "Give the time with its offset, such as 2026-11-01T10:00:00Z.",
+    }
+
+    def to_internal_value(self, value):
+        if isinstance(value, str):
+            parsed = parse_datetime(value.strip())
+            if parsed is not None and parsed.tzinfo is None:
+                self.fail("naive")
+        return super().to_internal_value(value)
+
+
+class AmountField(serializers.DecimalField):
+    """Money: at most 2 decimals, 0 or more, written as a string with 2 decimals."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_digits", 14)
+        kwargs.setdefault("decimal_places", 2)
+        kwargs.setdefault("min_value", Decimal("0"))
+        super().__init__(**kwargs)
 
 
 class SellerScopedMixin:

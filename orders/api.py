@@ -1,0 +1,390 @@
+"""The integrators' API for orders: create (one or in bulk), read, and apply events."""
+
+from django.db.models import QuerySet
+from django.http import Http404
+from django.utils import timezone
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
+from rest_framework import serializers, status
+from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from orders import sections
+from orders.models import EventType, FulfillmentChannel, Order, OrderStatus
+from orders.services import (
+    STEPS,
+    EventInput,
+    ItemInput,
+    OrderConflict,
+    OrderInput,
+    OrderInvalid,
+    order_apply_event,
+    order_create,
+    orders_create,
+)
+from sellers.api import (
+    VALIDATION_ERROR,
+    AmountField,
+    Conflict,
+    CursorPagination,
+    ErrorSerializer,
+    OffsetDateTimeField,
+    SellerScopedGenericAPIView,
+    StrictSerializer,
+)
+
+BULK_LIMIT = 1000
+STEP_TIMES = (
+    "paid_at",
+    "shipped_at",
+    "delivered_at",
+    "returned_at",
+    "cancelled_at",
+    "payment_failed_at",
+)
+
+
+class PayloadTooLarge(APIException):
+    status_code = 413
+    default_detail = f"At most {BULK_LIMIT} orders a request."
+    default_code = "too_many_orders"
+
+
+# Input ------------------------------------------------------------------------------------
+
+
+class ItemInputSerializer(StrictSerializer):
+    sku = serializers.CharField(max_length=64)
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
+    unit_price = AmountField()
+
+
+class OrderInputSerializer(StrictSerializer):
+    external_id = serializers.CharField(max_length=64, trim_whitespace=False)
+    placed_at = OffsetDateTimeField()
+    currency = serializers.CharField(max_length=3, help_text="ISO 4217, such as USD.")
+    net_product_price = AmountField(help_text="The products' price.")
+    seller_funded_discount = AmountField(required=False, help_text="0 unless given.")
+    bonus_cashback_voucher = serializers.BooleanField(
+        required=False, help_text="The buyer used the Bonus Cashback Voucher."
+    )
+    campaign = serializers.SlugField(
+        max_length=64,
+        required=False,
+        allow_blank=True,
+        help_text="The slug of the campaign whose voucher was used, if the order knows it.",
+    )
+    fulfillment_channel = serializers.ChoiceField(choices=FulfillmentChannel.choices)
+    tracking_number = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    items = ItemInputSerializer(many=True, required=False, max_length=1000)
+    status = serializers.ChoiceField(
+        choices=OrderStatus.choices,
+        required=False,
+        help_text="The status to create it in (backfills); unpaid unless given.",
+    )
+    paid_at = OffsetDateTimeField(required=False, allow_null=True)
+    shipped_at = OffsetDateTimeField(required=False, allow_null=True)
+    delivered_at = OffsetDateTimeField(required=False, allow_null=True)
+    returned_at = OffsetDateTimeField(required=False, allow_null=True)
+    cancelled_at = OffsetDateTimeField(required=False, allow_null=True)
+    payment_failed_at = OffsetDateTimeField(required=False, allow_null=True)
+    refunded_amount = AmountField(
+        required=False, help_text="Refunded so far: a delivered order's partial refunds."
+    )
+    refunded_at = OffsetDateTimeField(
+        required=False, allow_null=True, help_text="When a partial refund of it was made."
+    )
+
+    def to_input(self) -> OrderInput:
+        data = dict(self.validated_data)
+        if "items" in data:
+            data["items"] = tuple(ItemInput(**item) for item in data["items"])
+        return OrderInput(**{k: v for k, v in data.items() if v is not None})
+
+
+class EventInputSerializer(StrictSerializer):
+    event_id = serializers.CharField(
+        max_length=100, required=False, help_text="Your id of the event: a retry with it is safe."
+    )
+    type = serializers.ChoiceField(choices=[(t, EventType(t).label) for t in STEPS])
+    occurred_at = OffsetDateTimeField()
+    tracking_number = serializers.CharField(
+        max_length=100, required=False, allow_blank=True, help_text="With shipped."
+    )
+    amount = AmountField(
+        required=False,
+        help_text="With refunded: the amount refunded; without it, all that remains.",
+    )
+
+    def validate(self, attrs):
+        if "amount" in attrs and attrs["type"] != EventType.REFUNDED:
+            raise ValidationError({"amount": ["Only a refunded event has an amount."]})
+        if attrs.get("tracking_number") and attrs["type"] != EventType.SHIPPED:
+            raise ValidationError({"tracking_number": ["Only a shipped event has one."]})
+        return attrs
+
+    def to_input(self) -> EventInput:
+        return EventInput(**self.validated_data)
+
+
+# Output -----------------------------------------------------------------------------------
+
+
+class ItemSerializer(serializers.Serializer):
+    sku = serializers.CharField()
+    name = serializers.CharField()
+    quantity = serializers.IntegerField()
+    unit_price = AmountField()
+
+
+class ServiceFeeSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    charged = serializers.CharField(help_text='"0.00" when the order pays no fee.')
+    refunded = serializers.CharField()
+    net = serializers.CharField()
+
+
+class CashbackSerializer(serializers.Serializer):
+    amount = serializers.CharField(allow_null=True, help_text="null until its month closes.")
+    status = serializers.ChoiceField(choices=["none", "waiting", "pending", "credited", "voided"])
+    due_at = serializers.DateTimeField(allow_null=True)
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    campaign = serializers.CharField(source="campaign_slug")
+    items = ItemSerializer(many=True, read_only=True)
+    service_fee = serializers.SerializerMethodField()
+    cashback = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Order
+        fields = [
+            "external_id",
+            "status",
+            "placed_at",
+            "currency",
+            "net_product_price",
+            "seller_funded_discount",
+            "refunded_amount",
+            "bonus_cashback_voucher",
+            "campaign",
+            "fulfillment_channel",
+            "tracking_number",
+            *STEP_TIMES,
+            "items",
+            "service_fee",
+            "cashback",
+            "created_at",
+            "updated_at",
+        ]
+
+    def _sections(self, order: Order) -> dict:
+        known = self.context.get("sections")
+        if known is None or order.pk not in known:
+            return sections.sections_for([order])[order.pk]
+        return known[order.pk]
+
+    @extend_schema_field(ServiceFeeSerializer)
+    def get_service_fee(self, order: Order) -> dict:
+        return self._sections(order)["service_fee"]
+
+    @extend_schema_field(CashbackSerializer)
+    def get_cashback(self, order: Order) -> dict:
+        return self._sections(order)["cashback"]
+
+
+def serialize(orders: list[Order]) -> list[dict]:
+    """Orders with their fee and cashback sections, in a fixed number of queries."""
+    context = {"sections": sections.sections_for(orders)}
+    return OrderSerializer(orders, many=True, context=context).data
+
+
+def _orders() -> QuerySet[Order]:
+    return Order.objects.prefetch_related("items")
+
+
+def _order_or_404(seller, external_id: str) -> Order:
+    order = _orders().filter(seller=seller, external_id=external_id).first()
+    if order is None:
+        raise Http404("No order of yours has this external_id.")
+    return order
+
+
+class OrderFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=OrderStatus.choices, required=False)
+    updated_since = OffsetDateTimeField(required=False)
+
+
+class OrderListCreate(SellerScopedGenericAPIView):
+    serializer_class = OrderSerializer
+    pagination_class = CursorPagination
+
+    def get_base_queryset(self) -> QuerySet[Order]:
+        filters = OrderFilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        orders = _orders()
+        if "status" in filters.validated_data:
+            orders = orders.filter(status=filters.validated_data["status"])
+        if "updated_since" in filters.validated_data:
+            orders = orders.filter(updated_at__gte=filters.validated_data["updated_since"])
+        return orders
+
+    @extend_schema(
+        summary="Your orders",
+        parameters=[
+            OpenApiParameter("status", enum=OrderStatus.values, required=False),
+            OpenApiParameter(
+                "updated_since", str, required=False, description="ISO 8601 with an offset."
+            ),
+        ],
+        responses={200: OrderSerializer(many=True), 400: VALIDATION_ERROR, 401: ErrorSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(serialize(page))
+
+    @extend_schema(
+        summary="Create an order",
+        description=(
+            "Creates an order in any status, with the times of the steps it has passed "
+            "(backfills); every effect of those steps happens. 201 when created; 200 with "
+            "the order when the same data comes again; 409 when the external_id exists "
+            "with other data."
+        ),
+        request=OrderInputSerializer,
+        responses={
+            201: OrderSerializer,
+            200: OrderSerializer,
+            400: VALIDATION_ERROR,
+            401: ErrorSerializer,
+            409: ErrorSerializer,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        incoming = OrderInputSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        result = order_create(seller=self.seller, data=incoming.to_input())
+        if result.result == "error":
+            if result.conflict:
+                raise Conflict(" ".join(m for ms in result.errors.values() for m in ms))
+            raise ValidationError(result.errors)
+        order = _orders().get(pk=result.order.pk)
+        code = status.HTTP_201_CREATED if result.result == "created" else status.HTTP_200_OK
+        return Response(serialize([order])[0], status=code)
+
+
+class BulkResultSerializer(serializers.Serializer):
+    external_id = serializers.CharField(allow_null=True)
+    result = serializers.ChoiceField(choices=["created", "unchanged", "error"])
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()), allow_null=True
+    )
+
+
+class OrderBulk(SellerScopedGenericAPIView):
+    serializer_class = BulkResultSerializer
+
+    @extend_schema(
+        summary="Create up to 1,000 orders",
+        description=(
+            "Each order is created (or found unchanged) on its own: one bad order does not "
+            "stop the others. The results come in the order of the request."
+        ),
+        request=inline_serializer("BulkOrdersRequest", {"orders": OrderInputSerializer(many=True)}),
+        responses={
+            200: inline_serializer(
+                "BulkOrdersResponse", {"results": BulkResultSerializer(many=True)}
+            ),
+            400: VALIDATION_ERROR,
+            401: ErrorSerializer,
+            413: ErrorSerializer,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        body = request.data
+        if not isinstance(body, dict) or set(body) != {"orders"}:
+            raise ValidationError({"orders": ['Send {"orders": [...]}, and nothing else.']})
+        raw = body["orders"]
+        if not isinstance(raw, list):
+            raise ValidationError({"orders": ["A list of orders."]})
+        if len(raw) > BULK_LIMIT:
+            raise PayloadTooLarge(f"{len(raw)} orders: at most {BULK_LIMIT} a request.")
+        results: list[dict | None] = [None] * len(raw)
+        inputs, positions = [], []
+        for i, item in enumerate(raw):
+            incoming = OrderInputSerializer(data=item)
+            if incoming.is_valid():
+                inputs.append(incoming.to_input())
+                positions.append(i)
+            else:
+                external_id = item.get("external_id") if isinstance(item, dict) else None
+                results[i] = {
+                    "external_id": external_id if isinstance(external_id, str) else None,
+                    "result": "error",
+                    "errors": incoming.errors,
+                }
+        for i, result in zip(
+            positions, orders_create(seller=self.seller, inputs=inputs), strict=True
+        ):
+            results[i] = {
+                "external_id": result.external_id,
+                "result": result.result,
+                "errors": result.errors,
+            }
+        return Response({"results": results})
+
+
+@extend_schema(
+    summary="One of your orders",
+    responses={200: OrderSerializer, 401: ErrorSerializer, 404: ErrorSerializer},
+)
+class OrderDetail(SellerScopedGenericAPIView):
+    serializer_class = OrderSerializer
+
+    def get(self, request: Request, external_id: str) -> Response:
+        return Response(serialize([_order_or_404(self.seller, external_id)])[0])
+
+
+class OrderEvents(SellerScopedGenericAPIView):
+    serializer_class = EventInputSerializer
+
+    @extend_schema(
+        summary="Apply an event to an order",
+        description=(
+            "Moves the order one step: paid, payment_failed, cancelled, shipped, delivered "
+            "or refunded. An event applied already (the same event_id, or the same step with "
+            "the same data) answers 200 and changes nothing. A step the order's status does "
+            "not allow, or a refund beyond what remains, is 409."
+        ),
+        request=EventInputSerializer,
+        responses={
+            200: OrderSerializer,
+            400: VALIDATION_ERROR,
+            401: ErrorSerializer,
+            404: ErrorSerializer,
+            409: ErrorSerializer,
+        },
+    )
+    def post(self, request: Request, external_id: str) -> Response:
+        incoming = EventInputSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        try:
+            order_apply_event(
+                seller=self.seller,
+                external_id=external_id,
+                event=incoming.to_input(),
+                now=timezone.now(),
+            )
+        except Order.DoesNotExist as exc:
+            raise Http404("No order of yours has this external_id.") from exc
+        except OrderInvalid as exc:
+            raise ValidationError(exc.errors) from exc
+        except OrderConflict as exc:
+            raise Conflict(str(exc)) from exc
+        return Response(serialize([_order_or_404(self.seller, external_id)])[0])

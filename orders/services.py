@@ -1,0 +1,613 @@
+"""Writes of the orders app: creating orders and applying their steps.
+
+Every change of an order's status goes through `_apply_step`, which checks the step
+against `STEPS` and the times, applies it, records the event and runs the effects other
+apps subscribed to (`orders.steps`), all in one transaction.
+"""
+
+import logging
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from itertools import pairwise
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core.currencies import is_currency
+from orders import steps
+from orders.models import EventType, Order, OrderEvent, OrderItem, OrderStatus
+from sellers.models import Seller
+
+logger = logging.getLogger(__name__)
+S = OrderStatus
+# How far ahead of our clock a client's time may be before it counts as the future.
+CLOCK_SKEW = timedelta(minutes=5)
+ZERO = Decimal("0.00")
+
+
+class OrderError(Exception):
+    """An order request refused; nothing was changed."""
+
+
+class OrderInvalid(OrderError):
+    """Bad input (HTTP 400): a message for each field."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
+        self.errors = errors
+
+
+class OrderConflict(OrderError):
+    """Well formed, but the order's state does not allow it (HTTP 409)."""
+
+
+@dataclass(frozen=True)
+class Step:
+    from_statuses: tuple[OrderStatus, ...]
+    to_status: OrderStatus
+    time_field: str
+
+
+# The order lifecycle: unpaid -> paid -> shipped -> delivered -> returned, with
+# payment_failed (from unpaid) and cancelled (from unpaid, paid or shipped) ending it. A
+# refund keeps an order delivered until the refunds reach what the buyer paid; then it is
+# returned (handled in `_apply_step`).
+STEPS: dict[str, Step] = {
+    EventType.PAID: Step((S.UNPAID,), S.PAID, "paid_at"),
+    EventType.PAYMENT_FAILED: Step((S.UNPAID,), S.PAYMENT_FAILED, "payment_failed_at"),
+    EventType.CANCELLED: Step((S.UNPAID, S.PAID, S.SHIPPED), S.CANCELLED, "cancelled_at"),
+    EventType.SHIPPED: Step((S.PAID,), S.SHIPPED, "shipped_at"),
+    EventType.DELIVERED: Step((S.SHIPPED,), S.DELIVERED, "delivered_at"),
+    EventType.REFUNDED: Step((S.DELIVERED,), S.DELIVERED, "returned_at"),
+}
+# The steps a status at creation has passed, in order; their times are required.
+STATUS_PATH: dict[str, tuple[str, ...]] = {
+    S.UNPAID: (),
+    S.PAID: ("paid",),
+    S.SHIPPED: ("paid", "shipped"),
+    S.DELIVERED: ("paid", "shipped", "delivered"),
+    S.RETURNED: ("paid", "shipped", "delivered", "refunded"),
+    S.PAYMENT_FAILED: ("payment_failed",),
+    S.CANCELLED: ("cancelled",),
+}
+TIME_FIELDS = (
+    "paid_at",
+    "shipped_at",
+    "delivered_at",
+    "returned_at",
+    "cancelled_at",
+    "payment_failed_at",
+)
+
+
+@dataclass(frozen=True)
+class ItemInput:
+    sku: str
+    quantity: int
+    unit_price: Decimal
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class OrderInput:
+    """A validated order as a client sends it (types checked; rules not yet)."""
+
+    external_id: str
+    placed_at: datetime
+    currency: str
+    net_product_price: Decimal
+    fulfillment_channel: str
+    seller_funded_discount: Decimal = ZERO
+    bonus_cashback_voucher: bool = False
+    campaign: str = ""
+    tracking_number: str = ""
+    items: tuple[ItemInput, ...] | None = None
+    status: str = S.UNPAID
+    paid_at: datetime | None = None
+    shipped_at: datetime | None = None
+    delivered_at: datetime | None = None
+    returned_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    payment_failed_at: datetime | None = None
+    refunded_amount: Decimal = ZERO
+    refunded_at: datetime | None = None
+
+    def canonical(self) -> dict:
+        """The input as JSON, times in UTC and amounts with 2 decimals: equal inputs give
+        equal dicts, so a repeated creation is recognised."""
+
+        def plain(value):
+            if isinstance(value, datetime):
+                return value.astimezone(UTC).isoformat()
+            if isinstance(value, Decimal):
+                return f"{value:.2f}"
+            if isinstance(value, list | tuple):
+                return [plain(v) for v in value]
+            if isinstance(value, dict):
+                return {k: plain(v) for k, v in value.items()}
+            return value
+
+        return plain(asdict(self))
+
+
+@dataclass(frozen=True)
+class EventInput:
+    type: str
+    occurred_at: datetime
+    event_id: str | None = None
+    tracking_number: str = ""
+    amount: Decimal | None = None
+
+    def canonical(self) -> dict:
+        return {
+            "type": self.type,
+            "occurred_at": self.occurred_at.astimezone(UTC).isoformat(),
+            "event_id": self.event_id,
+            "tracking_number": self.tracking_number,
+            "amount": None if self.amount is None else f"{self.amount:.2f}",
+        }
+
+
+@dataclass
+class _Errors:
+    errors: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, name: str, message: str) -> None:
+        self.errors.setdefault(name, []).append(message)
+
+
+def order_input_errors(data: OrderInput, *, now: datetime) -> dict[str, list[str]]:
+    """The rules of a new order, field by field: empty when it may be created."""
+    e = _Errors()
+    if not data.external_id.strip():
+        e.add("external_id", "An order needs its external id.")
+    if not is_currency(data.currency):
+        e.add("currency", f"{data.currency!r} is not an ISO 4217 currency code, such as USD.")
+    if data.seller_funded_discount > data.net_product_price:
+        e.add(
+            "seller_funded_discount",
+            f"The discount ({data.seller_funded_discount:.2f}) is above the net product price "
+            f"({data.net_product_price:.2f}).",
+        )
+    if data.items is not None and data.items:
+        total = sum((item.quantity * item.unit_price for item in data.items), ZERO)
+        if total != data.net_product_price:
+            e.add(
+                "items",
+                f"The items add up to {total:.2f}, not to the net product price "
+                f"({data.net_product_price:.2f}).",
+            )
+    path = STATUS_PATH[data.status]
+    given = {name for name in TIME_FIELDS if getattr(data, name) is not None}
+    needed = {STEPS[step].time_field for step in path if step != EventType.REFUNDED}
+    if data.status == S.RETURNED:
+        needed.add("returned_at")
+    allowed = set(needed)
+    if data.status == S.CANCELLED:
+        allowed |= {"paid_at", "shipped_at"}  # cancelled after payment or shipping
+        if data.shipped_at is not None and data.paid_at is None:
+            e.add("paid_at", "An order that was shipped was paid first: give paid_at.")
+    for name in sorted(needed - given):
+        e.add(name, f"A {data.status} order needs {name}.")
+    for name in sorted(given - allowed):
+        e.add(name, f"A {data.status} order has no {name}.")
+    if ("shipped_at" in given or data.status in (S.SHIPPED, S.DELIVERED, S.RETURNED)) and not (
+        data.tracking_number.strip()
+    ):
+        e.add("tracking_number", "A shipped order needs its tracking number.")
+
+    refundable = data.net_product_price - data.seller_funded_discount
+    if data.refunded_amount:
+        if data.status == S.DELIVERED:
+            if data.refunded_amount >= refundable:
+                e.add(
+                    "refunded_amount",
+                    "Refunds that reach the amount paid make the order returned: use status "
+                    "returned with returned_at.",
+                )
+            if data.refunded_at is None:
+                e.add("refunded_at", "Give the time of the refund (refunded_at).")
+        elif data.status == S.RETURNED:
+            if data.refunded_amount != refundable:
+                e.add(
+                    "refunded_amount",
+                    f"A returned order has refunded all it was paid ({refundable:.2f}).",
+                )
+        else:
+            e.add("refunded_amount", "Only a delivered or returned order has refunds.")
+    if data.refunded_at is not None and not (data.status == S.DELIVERED and data.refunded_amount):
+        e.add("refunded_at", "refunded_at goes with a partial refund of a delivered order.")
+
+    # Times: none in the future, none before the step it follows.
+    chain = [("placed_at", data.placed_at)] + [
+        (name, getattr(data, name))
+        for name in ("paid_at", "shipped_at", "delivered_at", "returned_at")
+        if getattr(data, name) is not None
+    ]
+    if data.status == S.DELIVERED and data.refunded_at is not None:
+        chain.append(("refunded_at", data.refunded_at))
+    for (before, earlier), (name, later) in pairwise(chain):
+        if later < earlier:
+            e.add(name, f"{name} ({later.isoformat()}) is before {before} ({earlier.isoformat()})")
+    for name, last in (
+        ("cancelled_at", data.cancelled_at),
+        ("payment_failed_at", data.payment_failed_at),
+    ):
+        if last is not None and last < chain[-1][1]:
+            e.add(name, f"{name} is before {chain[-1][0]} ({chain[-1][1].isoformat()}).")
+    for name in ("placed_at", *TIME_FIELDS, "refunded_at"):
+        value = getattr(data, name)
+        if value is not None and value > now + CLOCK_SKEW:
+            e.add(name, f"{name} ({value.isoformat()}) is in the future.")
+    return e.errors
+
+
+@dataclass
+class CreateResult:
+    """The outcome of one order of a creation request."""
+
+    external_id: str
+    result: str  # "created", "unchanged" or "error"
+    order: Order | None = None
+    errors: dict[str, list[str]] | None = None
+    conflict: bool = False  # an error because the external id exists with other data
+
+
+def _conflict_message(external_id: str, first: dict, canonical: dict) -> str:
+    differing = sorted(k for k in canonical if first.get(k) != canonical[k])
+    return (
+        f"An order with external_id {external_id!r} exists with other data "
+        f"({', '.join(differing)}). Send the same data to read it, or events to change it."
+    )
+
+
+def _same_or_conflict(order: Order, first: dict, canonical: dict) -> CreateResult:
+    if first == canonical:
+        return CreateResult(order.external_id, "unchanged", order=order)
+    message = _conflict_message(order.external_id, first, canonical)
+    return CreateResult(
+        order.external_id, "error", order=order, errors={"external_id": [message]}, conflict=True
+    )
+
+
+def _advance(
+    order: Order,
+    *,
+    type: str,
+    occurred_at: datetime,
+    now: datetime,
+    tracking_number: str = "",
+    amount: Decimal | None = None,
+) -> tuple[list[str], Decimal | None]:
+    """Check one step against the lifecycle and the times and apply it to the order in
+    memory. Returns the fields it changed and the refund amount (for refunds)."""
+    step = STEPS[type]
+    if order.status not in step.from_statuses:
+        allowed = " or ".join(s.label.lower() for s in step.from_statuses)
+        raise OrderConflict(
+            f"The order is {order.get_status_display().lower()}: “{EventType(type).label}” "
+            f"needs an order that is {allowed}."
+        )
+    if occurred_at > now + CLOCK_SKEW:
+        raise OrderInvalid({"occurred_at": [f"{occurred_at.isoformat()} is in the future."]})
+    latest_name, latest = max(
+        (
+            (name, getattr(order, name))
+            for name in ("placed_at", "paid_at", "shipped_at", "delivered_at")
+            if getattr(order, name) is not None
+        ),
+        key=lambda pair: pair[1],
+    )
+    if occurred_at < latest:
+        raise OrderInvalid(
+            {"occurred_at": [f"It is before the order's {latest_name} ({latest.isoformat()})."]}
+        )
+    changed = ["status"]
+    if type == EventType.SHIPPED:
+        tracking_number = (tracking_number or order.tracking_number).strip()
+        if not tracking_number:
+            raise OrderInvalid({"tracking_number": ["A shipped order needs a tracking number."]})
+        order.tracking_number = tracking_number
+        changed.append("tracking_number")
+    if type == EventType.REFUNDED:
+        remaining = order.refundable_amount
+        amount = remaining if amount is None else amount
+        if amount <= 0 and remaining > 0:
+            raise OrderInvalid({"amount": ["A refund is more than 0.00."]})
+        if amount > remaining:
+            raise OrderConflict(
+                f"A refund of {amount:.2f} is more than what remains to refund ({remaining:.2f})."
+            )
+        order.refunded_amount += amount
+        changed.append("refunded_amount")
+        if order.refunded_amount == order.fee_base:
+            order.status = S.RETURNED
+            order.returned_at = occurred_at
+            changed.append("returned_at")
+        return changed, amount
+    order.status = step.to_status
+    setattr(order, step.time_field, occurred_at)
+    changed.append(step.time_field)
+    return changed, None
+
+
+def _apply_step(
+    order: Order,
+    *,
+    type: str,
+    occurred_at: datetime,
+    now: datetime,
+    event_id: str = "",
+    tracking_number: str = "",
+    amount: Decimal | None = None,
+    payload: dict | None = None,
+) -> OrderEvent:
+    """Apply one step to a stored order: change it, record the event and run what other
+    apps attached to the step. The caller holds the order's row lock."""
+    changed, amount = _advance(
+        order,
+        type=type,
+        occurred_at=occurred_at,
+        now=now,
+        tracking_number=tracking_number,
+        amount=amount,
+    )
+    order.save(update_fields=[*changed, "updated_at"])
+    event = OrderEvent.objects.create(
+        order=order,
+        event_id=event_id or "",
+        type=type,
+        occurred_at=occurred_at,
+        amount=amount,
+        payload=payload or {},
+        received_at=now,
+    )
+    steps.run(type, [steps.AppliedStep(order=order, event=event)])
+    return event
+
+
+def _creation_steps(data: OrderInput) -> list[tuple[str, datetime, dict]]:
+    """The steps a new order passes to reach its status, in lifecycle order."""
+    if data.status == S.CANCELLED:
+        passed = [("paid", data.paid_at, {}), ("shipped", data.shipped_at, {})]
+        return [p for p in passed if p[1] is not None] + [("cancelled", data.cancelled_at, {})]
+    plan = [
+        (step, getattr(data, STEPS[step].time_field), {})
+        for step in STATUS_PATH[data.status]
+        if step != EventType.REFUNDED
+    ]
+    if data.status == S.DELIVERED and data.refunded_amount:
+        plan.append(("refunded", data.refunded_at, {"amount": data.refunded_amount}))
+    if data.status == S.RETURNED:
+        plan.append(("refunded", data.returned_at, {}))
+    return plan
+
+
+# Handlers of a batch run step by step in this order, as they would for a single order.
+LIFECYCLE = ("paid", "payment_failed", "shipped", "delivered", "cancelled", "refunded")
+
+
+def _create_many(
+    *, seller: Seller, batch: list[tuple[OrderInput, dict]], now: datetime
+) -> list[Order]:
+    """Create new orders in a few statements: each is built and taken through its steps in
+    memory, then orders, items and events are inserted in bulk and the effects of each
+    step run once for the whole batch. The caller holds the transaction."""
+    orders, plans = [], []
+    for data, canonical in batch:
+        order = Order(
+            seller=seller,
+            external_id=data.external_id,
+            placed_at=data.placed_at,
+            currency=data.currency,
+            net_product_price=data.net_product_price,
+            seller_funded_discount=data.seller_funded_discount,
+            bonus_cashback_voucher=data.bonus_cashback_voucher,
+            campaign_slug=data.campaign,
+            fulfillment_channel=data.fulfillment_channel,
+            tracking_number=data.tracking_number,
+            status=S.UNPAID,
+        )
+        plan = [(EventType.CREATED, data.placed_at, None, canonical)]
+        for type, occurred_at, kwargs in _creation_steps(data):
+            _, amount = _advance(order, type=type, occurred_at=occurred_at, now=now, **kwargs)
+            plan.append((type, occurred_at, amount, {}))
+        orders.append(order)
+        plans.append(plan)
+    Order.objects.bulk_create(orders)
+    OrderItem.objects.bulk_create(
+        OrderItem(
+            order=order,
+            position=n,
+            sku=item.sku,
+            name=item.name,
+            quantity=item.quantity,
+            unit_price=item.unit_price,
+        )
+        for order, (data, _) in zip(orders, batch, strict=True)
+        for n, item in enumerate(data.items or (), start=1)
+    )
+    events = [
+        OrderEvent(
+            order=order,
+            type=type,
+            occurred_at=occurred_at,
+            amount=amount,
+            payload=payload,
+            received_at=now,
+        )
+        for order, plan in zip(orders, plans, strict=True)
+        for type, occurred_at, amount, payload in plan
+    ]
+    OrderEvent.objects.bulk_create(events)
+    for type in LIFECYCLE:
+        steps.run(
+            type,
+            [steps.AppliedStep(order=e.order, event=e) for e in events if e.type == type],
+        )
+    return orders
+
+
+def orders_create(
+    *, seller: Seller, inputs: list[OrderInput], now: datetime | None = None
+) -> list[CreateResult]:
+    """Create orders in any status, each passing through the steps it has passed so that
+    every effect happens; one result per input, in order.
+
+    An external id that exists answers "unchanged" when the data is the same as when it
+    was created, and an error (a conflict) when it is not. Each order is atomic on its own:
+    the batch is written in one go, and if that fails (a concurrent request created one of
+    them, or an effect failed) each order is written alone.
+    """
+    now = now or timezone.now()
+    results: list[CreateResult | None] = [None] * len(inputs)
+    valid: list[tuple[int, OrderInput]] = []
+    for i, data in enumerate(inputs):
+        errors = order_input_errors(data, now=now)
+        if errors:
+            results[i] = CreateResult(data.external_id, "error", errors=errors)
+        else:
+            valid.append((i, data))
+
+    ids = {data.external_id for _, data in valid}
+    existing = {o.external_id: o for o in Order.objects.filter(seller=seller, external_id__in=ids)}
+    first_payloads = dict(
+        OrderEvent.objects.filter(
+            order__in=list(existing.values()), type=EventType.CREATED
+        ).values_list("order_id", "payload")
+    )
+    new: dict[str, tuple[int, OrderInput, dict]] = {}
+    repeats: list[tuple[int, str, dict]] = []
+    for i, data in valid:
+        canonical = data.canonical()
+        if data.external_id in existing:
+            order = existing[data.external_id]
+            results[i] = _same_or_conflict(order, first_payloads.get(order.pk, {}), canonical)
+        elif data.external_id in new:
+            repeats.append((i, data.external_id, canonical))  # twice in one request
+        else:
+            new[data.external_id] = (i, data, canonical)
+
+    if new:
+        entries = list(new.values())
+        try:
+            with transaction.atomic():
+                orders = _create_many(
+                    seller=seller,
+                    batch=[(data, canonical) for _, data, canonical in entries],
+                    now=now,
+                )
+            for (i, data, _), order in zip(entries, orders, strict=True):
+                results[i] = CreateResult(data.external_id, "created", order=order)
+        except Exception:
+            # A concurrent request created one of them, or an effect failed: write each
+            # order alone, so that the others are not held back by it.
+            for i, data, canonical in entries:
+                results[i] = _create_alone(seller=seller, data=data, canonical=canonical, now=now)
+    for i, external_id, canonical in repeats:
+        first_i, _, first_canonical = new[external_id]
+        order = results[first_i].order
+        if order is None:  # the first one failed: so does its repeat
+            results[i] = CreateResult(external_id, "error", errors=results[first_i].errors)
+        else:
+            results[i] = _same_or_conflict(order, first_canonical, canonical)
+    return results
+
+
+def _create_alone(
+    *, seller: Seller, data: OrderInput, canonical: dict, now: datetime
+) -> CreateResult:
+    try:
+        with transaction.atomic():
+            (order,) = _create_many(seller=seller, batch=[(data, canonical)], now=now)
+    except IntegrityError:
+        existing = Order.objects.filter(seller=seller, external_id=data.external_id).first()
+        if existing is None:
+            raise
+        first = existing.events.filter(type=EventType.CREATED).values_list("payload", flat=True)
+        return _same_or_conflict(existing, first.first() or {}, canonical)
+    except OrderInvalid as exc:
+        return CreateResult(data.external_id, "error", errors=exc.errors)
+    except OrderConflict as exc:
+        return CreateResult(
+            data.external_id, "error", errors={"non_field_errors": [str(exc)]}, conflict=True
+        )
+    except Exception:
+        logger.exception("order %s of seller %s could not be created", data.external_id, seller.pk)
+        return CreateResult(
+            data.external_id,
+            "error",
+            errors={"non_field_errors": ["The order could not be processed; nothing was stored."]},
+        )
+    return CreateResult(data.external_id, "created", order=order)
+
+
+def order_create(*, seller: Seller, data: OrderInput, now: datetime | None = None) -> CreateResult:
+    """One order: `orders_create` with a batch of one."""
+    return orders_create(seller=seller, inputs=[data], now=now)[0]
+
+
+def order_apply_event(
+    *, seller: Seller, external_id: str, event: EventInput, now: datetime | None = None
+) -> tuple[Order, bool]:
+    """Apply one event to an order. Returns (order, changed): an event applied already (the
+    same event_id, or the same step with the same data) changes nothing."""
+    now = now or timezone.now()
+    if event.type not in STEPS:
+        raise OrderInvalid({"type": [f"{event.type!r} is not an order event."]})
+    canonical = event.canonical()
+    with transaction.atomic():
+        order = (
+            Order.objects.select_for_update().filter(seller=seller, external_id=external_id).first()
+        )
+        if order is None:
+            raise Order.DoesNotExist
+        if event.event_id:
+            seen = OrderEvent.objects.filter(order=order, event_id=event.event_id).first()
+            if seen is not None:
+                if seen.payload == canonical:
+                    return order, False
+                raise OrderConflict(
+                    f"The event {event.event_id!r} was applied already with other data."
+                )
+        if _is_replay(order, event):
+            return order, False
+        _apply_step(
+            order,
+            type=event.type,
+            occurred_at=event.occurred_at,
+            now=now,
+            event_id=event.event_id or "",
+            tracking_number=event.tracking_number,
+            amount=event.amount,
+            payload=canonical,
+        )
+    return order, True
+
+
+def _is_replay(order: Order, event: EventInput) -> bool:
+    """The same step with the same data, sent again without an event id."""
+    if event.type == EventType.REFUNDED:
+        if event.event_id:
+            return False  # a refund with an id of its own is a new refund; ids are checked above
+        same = OrderEvent.objects.filter(
+            order=order, type=EventType.REFUNDED, occurred_at=event.occurred_at
+        )
+        if event.amount is not None:
+            return same.filter(amount=event.amount).exists()
+        # "Refund all that remains" again, once the order is returned by it.
+        return order.status == S.RETURNED and same.exists()
+    applied_at = getattr(order, STEPS[event.type].time_field)
+    if applied_at is None:
+        return False
+    same = applied_at == event.occurred_at and (
+        event.type != EventType.SHIPPED
+        or not event.tracking_number
+        or event.tracking_number == order.tracking_number
+    )
+    if same:
+        return True
+    raise OrderConflict(
+        f"The order was {EventType(event.type).label.lower()} already, at {applied_at.isoformat()}."
+    )
