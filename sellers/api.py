@@ -32,6 +32,25 @@ class CursorPagination(pagination.CursorPagination):
     max_page_size = 500
     ordering = "-pk"
 
+    def decode_cursor(self, request):
+        # A cursor is ours only if its position is a primary key; a forged one is a 404,
+        # not a query with a string where a number goes.
+        cursor = super().decode_cursor(request)
+        if cursor is not None and cursor.position is not None:
+            try:
+                int(cursor.position)
+            except (TypeError, ValueError) as exc:
+                raise exceptions.NotFound(self.invalid_cursor_message) from exc
+        return cursor
+
+
+def _is_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
 
 class StrictSerializer(serializers.Serializer):
     """An input serializer that refuses fields it does not know, instead of ignoring them,
@@ -44,6 +63,14 @@ class StrictSerializer(serializers.Serializer):
                 str(name)[:100]: ["This field is not known."]
                 for name in sorted(set(map(str, data)) - set(self.fields))
             }
+            # Valid JSON, but not text: neither the database nor an answer could hold it.
+            unknown.update(
+                {
+                    name: ["This text holds an unpaired surrogate, which is not valid Unicode."]
+                    for name, value in data.items()
+                    if name in self.fields and isinstance(value, str) and not _is_text(value)
+                }
+            )
         try:
             value = super().to_internal_value(data)
         except serializers.ValidationError as exc:
@@ -65,7 +92,10 @@ class OffsetDateTimeField(serializers.DateTimeField):
 
     def to_internal_value(self, value):
         if isinstance(value, str):
-            parsed = parse_datetime(value.strip())
+            try:
+                parsed = parse_datetime(value.strip())
+            except ValueError:  # well formed but impossible: February 30th, +25:00
+                self.fail("invalid", format="ISO 8601 with an offset")
             if parsed is not None and parsed.tzinfo is None:
                 self.fail("naive")
         return super().to_internal_value(value)

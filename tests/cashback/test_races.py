@@ -1,9 +1,7 @@
 """Two requests racing for one change make one change. Real threads, real connections."""
 
-import threading
-
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from cashback.models import Registration, RegistrationEvent
 from cashback.services import (
@@ -12,6 +10,7 @@ from cashback.services import (
     registration_create,
     registration_transition,
 )
+from tests.concurrency import race
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -19,28 +18,6 @@ pytestmark = [
         connection.vendor != "postgresql", reason="row locks need PostgreSQL, as CI runs"
     ),
 ]
-
-
-def race(*calls):
-    """Run the calls at the same moment, each in a thread with its own connection."""
-    barrier = threading.Barrier(len(calls))
-    outcomes: list = [None] * len(calls)
-
-    def run(i, call):
-        try:
-            barrier.wait(timeout=10)
-            outcomes[i] = ("ok", call())
-        except Exception as exc:  # the outcome is what the test checks
-            outcomes[i] = ("error", exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return outcomes
 
 
 def test_two_withdrawals_at_once_make_one(steps, campaign, seller_actor):
