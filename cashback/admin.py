@@ -12,7 +12,7 @@ from cashback.models import (
     Registration,
     RegistrationEvent,
 )
-from cashback.selectors import rate_at_expression
+from cashback.selectors import rate_history, rate_in_force
 from cashback.services import (
     TRANSITIONS,
     Action,
@@ -101,11 +101,12 @@ class CampaignAdmin(admin.ModelAdmin):
     inlines = (CampaignRateInline, TermsVersionInline)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return super().get_queryset(request).annotate(rate=rate_at_expression(at=timezone.now()))
+        return super().get_queryset(request).prefetch_related(rate_history())
 
-    @admin.display(description="Fee rate now", ordering="rate")
+    @admin.display(description="Fee rate now")
     def rate_now(self, obj: Campaign) -> str:
-        return "—" if obj.rate is None else f"{format_rate(obj.rate)} %"
+        rate = rate_in_force(obj.rate_history, timezone.now())
+        return "—" if rate is None else f"{format_rate(rate)} %"
 
     def save_model(self, request, obj, form, change) -> None:
         campaign_save(campaign=obj)

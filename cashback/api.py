@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from cashback.models import Campaign, Registration, RegistrationEvent, RegistrationStatus
-from cashback.selectors import campaign_is_open, campaigns_for_seller
+from cashback.selectors import campaign_is_open, campaigns_for_seller, rate_in_force
 from cashback.services import (
     Action,
     Actor,
@@ -61,7 +61,7 @@ class CampaignSerializer(serializers.ModelSerializer):
         ]
 
     def get_fee_rate(self, campaign: Campaign) -> str:
-        return format_rate(campaign.current_rate)
+        return format_rate(rate_in_force(campaign.rate_history, self.context["now"]))
 
     def get_registration_open(self, campaign: Campaign) -> bool:
         return campaign_is_open(campaign=campaign, at=self.context["now"])

@@ -14,6 +14,7 @@ from cashback.selectors import (
     campaign_get_for_seller,
     campaign_window,
     campaigns_for_seller,
+    rate_in_force,
     registrations_for_seller,
 )
 from cashback.services import (
@@ -37,6 +38,7 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     for campaign in page:
         campaign.window = campaign_window(campaign=campaign, at=now)
+        campaign.current_rate = rate_in_force(campaign.rate_history, now)
     return render(
         request, "cashback/campaign_list.html", {"form": form, "search": search, "page": page}
     )

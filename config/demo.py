@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from cashback.models import Campaign, Registration
 from cashback.services import Actor, campaign_create, registration_create
+from fees.services import settle_fees
 from orders.models import Order
 from orders.services import ItemInput, OrderInput, orders_create
 from sellers.models import Plan, Seller, User
@@ -211,6 +212,9 @@ def seed(*, now: datetime | None = None) -> DemoResult:
     result = DemoResult(seller=seller)
     result.notes += _demo_campaign(seller, now)
     result.notes += _demo_orders(seller, now)
+    settled = settle_fees(as_of=now)
+    if settled["records"]:
+        result.notes.append(f"{settled['records']} weeks of service fees settled.")
     result.logins.append(
         (
             "Seller Center",

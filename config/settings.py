@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -45,8 +46,9 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    # In dependency order (tests/test_layering.py keeps it): sellers <- orders <- cashback
-    # <- fees, and wallet <- cashback; wallet is a plain ledger that knows no program.
+    # In dependency order (tests/test_layering.py keeps it): core <- sellers <- orders <-
+    # cashback <- fees, and wallet <- cashback; wallet is a plain ledger that knows no program.
+    "core",
     "sellers",
     "orders",
     "wallet",
@@ -215,7 +217,17 @@ CELERY_ENABLE_UTC = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Beat runs in UTC from this static schedule; each job computes its month and week
 # boundaries in TIME_ZONE. The entries arrive with their jobs.
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    "settle-fees": {
+        "task": "fees.tasks.settle_fees",
+        "schedule": crontab(minute=30, hour=0),
+    },
+}
+
+# Service fees are settled in periods of this many days, starting on Mondays.
+FEE_SETTLEMENT_PERIOD_DAYS = envint("FEE_SETTLEMENT_PERIOD_DAYS", "7")
+# A job fanned out over sellers sends them to workers in chunks of this many.
+JOB_CHUNK_SELLERS = envint("JOB_CHUNK_SELLERS", "500")
 
 LOGGING = {
     "version": 1,

@@ -1,1 +1,2 @@
-"""Small helpers every app may use (money, rates). Not an app: no models, imports no app."""
+"""What every app may use: money and date helpers, and the record of job runs. It imports
+no other app."""

@@ -192,7 +192,8 @@ class OrderSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(ServiceFeeSerializer)
     def get_service_fee(self, order: Order) -> dict:
-        return self._sections(order)["service_fee"]
+        section = self._sections(order)["service_fee"]
+        return {key: section[key] for key in ("currency", "charged", "refunded", "net")}
 
     @extend_schema_field(CashbackSerializer)
     def get_cashback(self, order: Order) -> dict:

@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Round
 
 from sellers.models import Seller
 
@@ -77,9 +78,14 @@ class Order(models.Model):
                 name="order_amounts_valid",
             ),
             # Refunds never exceed what the buyer paid for the products.
+            # Rounded to cents, so that SQLite's floating point agrees with PostgreSQL.
             models.CheckConstraint(
                 condition=Q(refunded_amount__gte=0)
-                & Q(refunded_amount__lte=F("net_product_price") - F("seller_funded_discount")),
+                & Q(
+                    refunded_amount__lte=Round(
+                        F("net_product_price") - F("seller_funded_discount"), 2
+                    )
+                ),
                 name="order_refunds_within_amount",
             ),
             models.CheckConstraint(

@@ -1,0 +1,17 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from fees.services import fee_mismatches
+
+
+class Command(BaseCommand):
+    help = "Check the money: every order's fee entries against its fee, every settled record "
+    help += "against its entries. Exits non-zero naming each mismatch."
+
+    def handle(self, *args, **options) -> None:
+        checks = {"service fees": fee_mismatches()}
+        problems = [f"{area}: {p}" for area, found in checks.items() for p in found]
+        for problem in problems:
+            self.stderr.write(problem)
+        if problems:
+            raise CommandError(f"{len(problems)} mismatches.")
+        self.stdout.write(f"All consistent: {', '.join(checks)}.")

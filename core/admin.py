@@ -1,0 +1,29 @@
+from django.contrib import admin
+
+from core.models import JobRun
+
+
+@admin.register(JobRun)
+class JobRunAdmin(admin.ModelAdmin):
+    list_display = ("job", "scope", "as_of", "started_at", "finished_at", "status", "counts")
+    list_filter = ("job", "status")
+    date_hierarchy = "started_at"
+    readonly_fields = (
+        "job",
+        "scope",
+        "as_of",
+        "started_at",
+        "finished_at",
+        "status",
+        "counts",
+        "errors",
+    )
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
