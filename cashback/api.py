@@ -1,4 +1,7 @@
-"""The integrators' API of the Bonus Cashback Program: campaigns and registrations."""
+"""The integrators' API of the cashback programs: campaigns and registrations (Bonus
+Cashback Program), monthly statements and progress (Order Cashback)."""
+
+from datetime import date
 
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
@@ -10,7 +13,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from cashback.models import Campaign, Registration, RegistrationEvent, RegistrationStatus
-from cashback.selectors import campaign_is_open, campaigns_for_seller, rate_in_force
+from cashback.selectors import (
+    campaign_is_open,
+    campaigns_for_seller,
+    cashback_month_orders,
+    cashback_months,
+    cashback_progress,
+    cashback_statement,
+    rate_in_force,
+    statement_of,
+)
 from cashback.services import (
     Action,
     Actor,
@@ -22,6 +34,7 @@ from cashback.services import (
 from core.money import format_rate
 from sellers.api import (
     VALIDATION_ERROR,
+    AmountField,
     Conflict,
     CursorPagination,
     ErrorSerializer,
@@ -32,6 +45,13 @@ from sellers.api import (
 )
 
 ERRORS = {401: ErrorSerializer, 404: ErrorSerializer}
+
+
+class MonthPagination(CursorPagination):
+    ordering = "-month"
+
+    def parse_position(self, position: str):
+        return date.fromisoformat(position)
 
 
 class CampaignSerializer(serializers.ModelSerializer):
@@ -275,3 +295,121 @@ class RegistrationWithdraw(RegistrationActionView):
 )
 class RegistrationCancelWithdraw(RegistrationActionView):
     transition = Action.CANCEL_WITHDRAW
+
+
+# Order Cashback -------------------------------------------------------------------------
+
+
+class RateField(serializers.Field):
+    """A percentage as a string: "1.5"."""
+
+    def to_representation(self, value) -> str:
+        return format_rate(value)
+
+
+@extend_schema_field(serializers.CharField(help_text='Percent, such as "1.5".'))
+class _Rate(RateField):
+    pass
+
+
+class SummarySerializer(serializers.Serializer):
+    month = serializers.CharField(help_text="YYYY-MM")
+    gmv_usd = AmountField()
+    orders = serializers.IntegerField()
+    plan = serializers.CharField()
+    tier_rate = _Rate()
+    bonus_rate = _Rate()
+    rate = _Rate()
+    next_tier_rate = _Rate(allow_null=True, source="next_rate")
+    gmv_to_next_tier = AmountField(allow_null=True)
+    projected_cashback = AmountField()
+    waiting_for = serializers.CharField(help_text="An FX rate the month waits for, if any.")
+
+
+class MonthSerializer(serializers.Serializer):
+    month = serializers.SerializerMethodField()
+    status = serializers.ChoiceField(choices=["open", "waiting_fx", "closed"])
+    orders_count = serializers.IntegerField(source="orders")
+    gmv_usd = AmountField()
+    tier_rate = _Rate()
+    bonus_rate = _Rate()
+    rate = _Rate()
+    total = AmountField()
+    credited = AmountField()
+    pending = AmountField()
+    voided = AmountField()
+    late_additions = AmountField(source="late")
+    waiting_for = serializers.CharField()
+
+    def get_month(self, statement) -> str:
+        return f"{statement.month:%Y-%m}"
+
+
+class MonthOrderSerializer(serializers.Serializer):
+    external_id = serializers.CharField()
+    gmv_usd = AmountField(allow_null=True)
+    amount = AmountField(allow_null=True)
+    status = serializers.ChoiceField(choices=["none", "waiting", "pending", "credited", "voided"])
+    due_at = serializers.DateTimeField(allow_null=True)
+    late = serializers.BooleanField()
+
+
+class MonthDetailSerializer(MonthSerializer):
+    orders = MonthOrderSerializer(many=True, source="lines")
+
+
+class CashbackSummary(generics.GenericAPIView):
+    serializer_class = SummarySerializer
+
+    @extend_schema(
+        summary="This month's Order Cashback so far",
+        responses={200: SummarySerializer, 401: ErrorSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        progress = cashback_progress(seller=request.user.seller, at=timezone.now())
+        data = SummarySerializer(progress).data
+        data["month"] = f"{progress.month:%Y-%m}"
+        return Response(data)
+
+
+class CashbackMonths(SellerScopedListAPIView):
+    """Closed months and months waiting for an FX rate, newest first (this month is in the
+    summary)."""
+
+    serializer_class = MonthSerializer
+    pagination_class = MonthPagination
+
+    def get_base_queryset(self) -> QuerySet:
+        return cashback_months(seller=self.seller)
+
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        statements = [statement_of(month) for month in page]
+        return self.get_paginated_response(MonthSerializer(statements, many=True).data)
+
+    @extend_schema(
+        summary="Your monthly Order Cashback statements",
+        responses={200: MonthSerializer(many=True), 401: ErrorSerializer},
+    )
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class CashbackMonthDetail(generics.GenericAPIView):
+    serializer_class = MonthDetailSerializer
+
+    @extend_schema(
+        summary="A month's statement, with its orders",
+        responses={200: MonthDetailSerializer, 401: ErrorSerializer, 404: ErrorSerializer},
+    )
+    def get(self, request: Request, month: str) -> Response:
+        try:
+            first = date.fromisoformat(f"{month}-01")
+        except ValueError as exc:
+            raise Http404("A month is YYYY-MM.") from exc
+        seller = request.user.seller
+        statement = cashback_statement(seller=seller, month=first, at=timezone.now())
+        if statement is None:
+            raise Http404("No statement for this month.")
+        statement.lines = cashback_month_orders(seller=seller, month=first)
+        return Response(MonthDetailSerializer(statement).data)

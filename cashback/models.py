@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from orders.models import Order
 from sellers.models import ApiKey, Seller
 
 
@@ -230,3 +231,180 @@ class RegistrationEvent(models.Model):
         if self.actor_api_key_id:
             return f"{self.get_actor_role_display()} via API key {self.actor_api_key.prefix}…"
         return self.get_actor_role_display()
+
+
+# Order Cashback ------------------------------------------------------------------------------
+
+
+class FxRate(models.Model):
+    """How many US dollars one unit of a currency was worth on a day (platform time zone)."""
+
+    currency = models.CharField(max_length=3)
+    date = models.DateField()
+    rate_to_usd = models.DecimalField(max_digits=18, decimal_places=8)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-date", "currency"]
+        verbose_name = "FX rate"
+        constraints = [
+            models.UniqueConstraint(fields=["currency", "date"], name="fx_rate_one_a_day"),
+            models.CheckConstraint(condition=Q(rate_to_usd__gt=0), name="fx_rate_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"1 {self.currency} = {self.rate_to_usd} USD on {self.date}"
+
+
+class TierSchedule(models.Model):
+    """A version of the Order Cashback tiers and the yearly-plan bonus, in force from the
+    first day of `effective_month` until the next version's."""
+
+    effective_month = models.DateField(unique=True, help_text="The first day of a month.")
+    yearly_bonus = models.DecimalField(
+        max_digits=7,
+        decimal_places=4,
+        default=Decimal("0.5"),
+        help_text="Percentage points added for yearly-plan sellers, on a tier above 0 %.",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-effective_month"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(effective_month__day=1), name="tier_schedule_starts_a_month"
+            ),
+            models.CheckConstraint(
+                condition=Q(yearly_bonus__gte=0), name="tier_schedule_bonus_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Tiers from {self.effective_month:%Y-%m}"
+
+
+class Tier(models.Model):
+    """From `threshold_usd` of monthly fulfilled GMV up to the next tier's, `rate` percent."""
+
+    schedule = models.ForeignKey(TierSchedule, on_delete=models.CASCADE, related_name="tiers")
+    threshold_usd = models.DecimalField(max_digits=14, decimal_places=2)
+    rate = models.DecimalField(max_digits=7, decimal_places=4)
+
+    class Meta:
+        ordering = ["schedule", "threshold_usd"]
+        constraints = [
+            models.UniqueConstraint(fields=["schedule", "threshold_usd"], name="tier_threshold"),
+            models.CheckConstraint(
+                condition=Q(threshold_usd__gte=0) & Q(rate__gte=0) & Q(rate__lte=100),
+                name="tier_values_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.threshold_usd} USD: {self.rate} %"
+
+
+class MonthStatus(models.TextChoices):
+    WAITING_FX = "waiting_fx", "Waiting for an FX rate"
+    CLOSED = "closed", "Closed"
+
+
+class CashbackMonth(models.Model):
+    """A seller's Order Cashback month once its close was attempted: closed (final, never
+    recomputed) or waiting for an FX rate."""
+
+    seller = models.ForeignKey(Seller, on_delete=models.PROTECT, related_name="cashback_months")
+    month = models.DateField(help_text="The first day of the month.")
+    status = models.CharField(max_length=16, choices=MonthStatus.choices)
+    waiting_for = models.CharField(max_length=200, blank=True)
+    plan = models.CharField(max_length=16, blank=True)
+    orders_count = models.PositiveIntegerField(default=0)
+    gmv_usd = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0.00"))
+    tier_rate = models.DecimalField(max_digits=7, decimal_places=4, default=Decimal("0"))
+    bonus_rate = models.DecimalField(max_digits=7, decimal_places=4, default=Decimal("0"))
+    rate = models.DecimalField(max_digits=7, decimal_places=4, default=Decimal("0"))
+    total = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0.00"))
+    closed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["seller", "-month"]
+        constraints = [
+            models.UniqueConstraint(fields=["seller", "month"], name="cashback_month_once"),
+            models.CheckConstraint(
+                condition=Q(status__in=MonthStatus.values), name="cashback_month_status_valid"
+            ),
+            models.CheckConstraint(condition=Q(month__day=1), name="cashback_month_first_day"),
+            models.CheckConstraint(
+                condition=~Q(status="closed") | Q(closed_at__isnull=False),
+                name="cashback_month_closed_at",
+            ),
+            models.CheckConstraint(
+                condition=Q(gmv_usd__gte=0) & Q(total__gte=0), name="cashback_month_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.seller} {self.month:%Y-%m} ({self.status})"
+
+
+class AccrualStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    CREDITED = "credited", "Credited"
+    VOIDED = "voided", "Voided"
+
+
+class Accrual(models.Model):
+    """An order's share of its month's cashback, due 30 days after its delivery. Credited
+    to the wallet at most once (the wallet entry's reference is unique)."""
+
+    month = models.ForeignKey(CashbackMonth, on_delete=models.PROTECT, related_name="accruals")
+    seller = models.ForeignKey(Seller, on_delete=models.PROTECT, related_name="+")
+    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="accrual")
+    gmv_usd = models.DecimalField(max_digits=16, decimal_places=2)
+    amount = models.DecimalField(max_digits=16, decimal_places=2, help_text="The share accrued.")
+    refunded_at_close = models.DecimalField(
+        max_digits=14, decimal_places=2, help_text="The order's refunds when it was accrued."
+    )
+    late = models.BooleanField(
+        default=False, help_text="Accrued after its month closed, at the month's rate."
+    )
+    due_at = models.DateTimeField()
+    status = models.CharField(
+        max_length=16, choices=AccrualStatus.choices, default=AccrualStatus.PENDING
+    )
+    credited_amount = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["due_at", "pk"]
+        indexes = [
+            models.Index(fields=["status", "due_at"], name="accrual_due"),
+            models.Index(fields=["seller", "month"], name="accrual_seller_month"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=AccrualStatus.values), name="accrual_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__gte=0) & Q(gmv_usd__gte=0), name="accrual_positive"
+            ),
+            models.CheckConstraint(
+                condition=(Q(status="pending") & Q(resolved_at__isnull=True))
+                | (~Q(status="pending") & Q(resolved_at__isnull=False)),
+                name="accrual_resolved_when_not_pending",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="credited")
+                | (Q(credited_amount__gte=0) & Q(credited_amount__lte=F("amount"))),
+                name="accrual_credited_within_share",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} USD for order {self.order_id} ({self.status})"

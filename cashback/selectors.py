@@ -2,20 +2,25 @@
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
-from django.db.models import CharField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models import CharField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from cashback.models import (
+    Accrual,
+    AccrualStatus,
     Campaign,
     CampaignRate,
+    CashbackMonth,
     Registration,
     RegistrationEvent,
     RegistrationStatus,
 )
+from core.money import cents
+from orders.models import Order
 from sellers.models import Seller
 
 
@@ -184,3 +189,221 @@ def registration_covering(
     return coverage_for(seller_ids=[seller_id]).covering(
         seller_id=seller_id, at=at, campaign_id=campaign_id
     )
+
+
+# Order Cashback -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A seller's month so far: what it has fulfilled, its tier, what it would earn."""
+
+    month: date
+    orders: int
+    gmv_usd: Decimal
+    waiting_for: str
+    plan: str
+    tier_rate: Decimal
+    bonus_rate: Decimal
+    rate: Decimal
+    next_threshold: Decimal | None
+    next_rate: Decimal | None
+    gmv_to_next_tier: Decimal | None
+    projected_cashback: Decimal
+    progress_percent: int  # towards the next tier, for the progress bar
+
+
+def cashback_progress(*, seller: Seller, at: datetime) -> Progress:
+    from cashback.order_cashback import month_gmv, tier_table_for
+    from core.dates import month_start
+    from core.money import round_money
+    from sellers.selectors import seller_plan_at
+
+    month = month_start(at).date()
+    orders, cents, _missing, example = month_gmv(month=month, seller_ids=[seller.pk]).get(
+        seller.pk, (0, 0, 0, None)
+    )
+    gmv = Decimal(cents or 0) / 100
+    plan = seller_plan_at(seller=seller, at=at)
+    table = tier_table_for(month)
+    tier_rate, bonus = table.rates(gmv, plan)
+    following = table.next_tier(gmv)
+    next_rate = None
+    percent = 100
+    if following is not None:
+        next_rate = sum(table.rates(following[0], plan))
+        floor = max((t for t, _ in table.tiers if t <= gmv), default=Decimal("0"))
+        span = following[0] - floor
+        percent = int((gmv - floor) * 100 / span) if span else 100
+    return Progress(
+        month=month,
+        orders=orders,
+        gmv_usd=gmv.quantize(Decimal("0.01")),
+        waiting_for=f"FX rate {example}" if example else "",
+        plan=plan,
+        tier_rate=tier_rate,
+        bonus_rate=bonus,
+        rate=tier_rate + bonus,
+        next_threshold=following[0] if following else None,
+        next_rate=next_rate,
+        gmv_to_next_tier=(following[0] - gmv).quantize(Decimal("0.01")) if following else None,
+        projected_cashback=round_money(gmv * (tier_rate + bonus) / 100),
+        progress_percent=max(0, min(100, percent)),
+    )
+
+
+@dataclass
+class Statement:
+    """A month of Order Cashback as the seller reads it."""
+
+    month: date
+    status: str  # "open", "waiting_fx" or "closed"
+    orders: int
+    gmv_usd: Decimal
+    tier_rate: Decimal
+    bonus_rate: Decimal
+    rate: Decimal
+    total: Decimal
+    credited: Decimal = Decimal("0.00")
+    pending: Decimal = Decimal("0.00")
+    voided: Decimal = Decimal("0.00")
+    late: Decimal = Decimal("0.00")
+    waiting_for: str = ""
+
+
+def statement_of(month: CashbackMonth) -> Statement:
+    return Statement(
+        month=month.month,
+        status=month.status,
+        orders=month.orders_count,
+        gmv_usd=month.gmv_usd,
+        tier_rate=month.tier_rate,
+        bonus_rate=month.bonus_rate,
+        rate=month.rate,
+        total=month.total,
+        credited=cents(month.credited),
+        pending=cents(month.pending),
+        voided=cents(month.voided),
+        late=cents(month.late_total),
+        waiting_for=month.waiting_for,
+    )
+
+
+def cashback_months(*, seller: Seller) -> QuerySet[CashbackMonth]:
+    """The seller's closed and waiting months, newest first, with what became of their
+    accruals."""
+    return (
+        CashbackMonth.objects.filter(seller=seller)
+        .annotate(
+            credited=Sum("accruals__credited_amount", filter=Q(accruals__status="credited")),
+            pending=Sum("accruals__amount", filter=Q(accruals__status="pending")),
+            voided=Sum("accruals__amount", filter=Q(accruals__status="voided")),
+            late_total=Sum("accruals__amount", filter=Q(accruals__late=True)),
+        )
+        .order_by("-month")
+    )
+
+
+def cashback_statements(*, seller: Seller, at: datetime, count: int = 12) -> list[Statement]:
+    """This month (open) and the last months that have a statement, newest first."""
+    progress = cashback_progress(seller=seller, at=at)
+    current = Statement(
+        month=progress.month,
+        status="open",
+        orders=progress.orders,
+        gmv_usd=progress.gmv_usd,
+        tier_rate=progress.tier_rate,
+        bonus_rate=progress.bonus_rate,
+        rate=progress.rate,
+        total=progress.projected_cashback,
+        waiting_for=progress.waiting_for,
+    )
+    return [current, *(statement_of(m) for m in cashback_months(seller=seller)[: count - 1])]
+
+
+def cashback_statement(*, seller: Seller, month: date, at: datetime) -> Statement | None:
+    row = cashback_months(seller=seller).filter(month=month).first()
+    if row is not None:
+        return statement_of(row)
+    from core.dates import month_start
+
+    if month == month_start(at).date():
+        return cashback_statements(seller=seller, at=at, count=1)[0]
+    return None
+
+
+@dataclass(frozen=True)
+class MonthOrder:
+    external_id: str
+    gmv_usd: Decimal | None
+    amount: Decimal | None
+    status: str  # none, waiting, pending, credited, voided
+    due_at: datetime | None
+    late: bool = False
+
+
+def cashback_month_orders(*, seller: Seller, month: date) -> list[MonthOrder]:
+    """The orders of a month: accrued ones with their share, and those still waiting."""
+    from cashback.order_cashback import month_orders_gmv
+
+    accrued = [
+        MonthOrder(
+            external_id=a.order.external_id,
+            gmv_usd=a.gmv_usd,
+            amount=a.credited_amount if a.status == AccrualStatus.CREDITED else a.amount,
+            status=a.status,
+            due_at=a.due_at,
+            late=a.late,
+        )
+        for a in Accrual.objects.filter(seller=seller, month__month=month)
+        .select_related("order")
+        .order_by("due_at", "pk")
+    ]
+    waiting = [
+        MonthOrder(
+            external_id=external_id,
+            gmv_usd=None if cents is None else Decimal(cents) / 100,
+            amount=None,
+            status="waiting",
+            due_at=None,
+        )
+        for _pk, external_id, cents in month_orders_gmv(month=month, seller_id=seller.pk)
+    ]
+    return accrued + waiting
+
+
+def pending_accruals(*, seller: Seller, limit: int = 50) -> list[Accrual]:
+    return list(
+        Accrual.objects.filter(seller=seller, status=AccrualStatus.PENDING)
+        .select_related("order")
+        .order_by("due_at", "pk")[:limit]
+    )
+
+
+def cashback_sections(orders: list[Order]) -> dict[int, dict]:
+    """The `cashback` section of orders (orders.sections): the accrual's amount, status and
+    due date; "waiting" for an order that counts in a month not closed yet."""
+    from cashback.order_cashback import DUE_AFTER, counts_towards_gmv
+
+    accruals = {a.order_id: a for a in Accrual.objects.filter(order__in=orders)}
+    sections = {}
+    for order in orders:
+        accrual = accruals.get(order.pk)
+        if accrual is not None:
+            amount = (
+                accrual.credited_amount
+                if accrual.status == AccrualStatus.CREDITED
+                else accrual.amount
+            )
+            sections[order.pk] = {
+                "amount": f"{amount:.2f}",
+                "status": accrual.status,
+                "due_at": accrual.due_at,
+            }
+        elif counts_towards_gmv(order):
+            sections[order.pk] = {
+                "amount": None,
+                "status": "waiting",
+                "due_at": order.delivered_at + DUE_AFTER,
+            }
+    return sections

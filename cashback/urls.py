@@ -17,9 +17,17 @@ seller_center_urlpatterns = [
         name="registration-cancel-withdraw",
     ),
     path("order-cashback/", views.dashboard, name="order-cashback"),
+    path("order-cashback/months/<str:month>/", views.cashback_month, name="order-cashback-month"),
 ]
 
 api_urlpatterns = [
+    path("cashback/summary/", api.CashbackSummary.as_view(), name="cashback-summary"),
+    path("cashback/months/", api.CashbackMonths.as_view(), name="cashback-months"),
+    path(
+        "cashback/months/<str:month>/",
+        api.CashbackMonthDetail.as_view(),
+        name="cashback-month",
+    ),
     path("campaigns/", api.CampaignList.as_view(), name="campaign-list"),
     path("campaigns/<slug:slug>/", api.CampaignDetail.as_view(), name="campaign-detail"),
     path(

@@ -1,5 +1,8 @@
 """Seller Center pages of the Bonus Cashback Program and the Order Cashback Dashboard."""
 
+from datetime import date, timedelta
+from decimal import Decimal
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
@@ -8,12 +11,19 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from cashback.charts import gmv_chart
 from cashback.forms import CampaignSearchForm, RegisterForm
 from cashback.models import LIVE_STATUSES, Campaign, Registration, RegistrationEvent
+from cashback.order_cashback import tier_table_for
 from cashback.selectors import (
     campaign_get_for_seller,
     campaign_window,
     campaigns_for_seller,
+    cashback_month_orders,
+    cashback_progress,
+    cashback_statement,
+    cashback_statements,
+    pending_accruals,
     rate_in_force,
     registrations_for_seller,
 )
@@ -25,6 +35,7 @@ from cashback.services import (
     registration_transition,
 )
 from sellers.decorators import seller_required
+from wallet.selectors import wallet_balance, wallet_entries
 
 CAMPAIGNS_PER_PAGE = 20
 
@@ -151,4 +162,36 @@ registration_cancel_withdraw = _transition_view(
 
 @seller_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "cashback/dashboard.html")
+    now = timezone.now()
+    progress = cashback_progress(seller=request.seller, at=now)
+    statements = cashback_statements(seller=request.seller, at=now, count=12)
+    by_month = {s.month: s.gmv_usd for s in statements}
+    months, month = [], progress.month
+    for _ in range(12):
+        months.append((month, by_month.get(month, Decimal("0.00"))))
+        month = (month - timedelta(days=1)).replace(day=1)
+    table = tier_table_for(progress.month)
+    context = {
+        "progress": progress,
+        "statements": statements,
+        "pending": pending_accruals(seller=request.seller),
+        "balance": wallet_balance(seller=request.seller),
+        "entries": list(wallet_entries(seller=request.seller)[:20]),
+        "chart": gmv_chart(list(reversed(months)), list(table.tiers), progress.month),
+        "tiers": table.tiers,
+        "yearly_bonus": table.yearly_bonus,
+    }
+    return render(request, "cashback/dashboard.html", context)
+
+
+@seller_required
+def cashback_month(request: HttpRequest, month: str) -> HttpResponse:
+    try:
+        first = date.fromisoformat(f"{month}-01")
+    except ValueError as exc:
+        raise Http404("No such month.") from exc
+    statement = cashback_statement(seller=request.seller, month=first, at=timezone.now())
+    if statement is None:
+        raise Http404("No statement for this month.")
+    orders = cashback_month_orders(seller=request.seller, month=first)
+    return render(request, "cashback/month_detail.html", {"statement": statement, "orders": orders})

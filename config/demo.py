@@ -11,7 +11,8 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from cashback.models import Campaign, Registration
+from cashback.models import Campaign, FxRate, Registration
+from cashback.order_cashback import close_months, credit_cashback
 from cashback.services import Actor, campaign_create, registration_create
 from fees.services import settle_fees
 from orders.models import Order
@@ -204,6 +205,23 @@ def _demo_orders(seller: Seller, now: datetime) -> list[str]:
     return [f"{len(results)} orders over the last {DEMO_ORDER_DAYS} days."]
 
 
+def _demo_fx_rates(now: datetime) -> None:
+    """A EUR rate for every day of the demo's orders."""
+    first = (now - timedelta(days=DEMO_ORDER_DAYS + 10)).date()
+    days = (now.date() - first).days + 2
+    FxRate.objects.bulk_create(
+        [
+            FxRate(
+                currency="EUR",
+                date=first + timedelta(days=n),
+                rate_to_usd=Decimal("1.08") + Decimal(n % 7) / 1000,
+            )
+            for n in range(days)
+        ],
+        ignore_conflicts=True,
+    )
+
+
 @transaction.atomic
 def seed(*, now: datetime | None = None) -> DemoResult:
     now = now or timezone.now()
@@ -212,6 +230,14 @@ def seed(*, now: datetime | None = None) -> DemoResult:
     result = DemoResult(seller=seller)
     result.notes += _demo_campaign(seller, now)
     result.notes += _demo_orders(seller, now)
+    _demo_fx_rates(now)
+    closed = close_months(as_of=now)
+    credited = credit_cashback(as_of=now)
+    if closed["months_closed"]:
+        result.notes.append(
+            f"{closed['months_closed']} months of Order Cashback closed, "
+            f"{credited['credited']} accruals credited."
+        )
     settled = settle_fees(as_of=now)
     if settled["records"]:
         result.notes.append(f"{settled['records']} weeks of service fees settled.")

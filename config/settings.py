@@ -182,6 +182,7 @@ SPECTACULAR_SETTINGS = {
         "RegistrationStatusEnum": "cashback.models.RegistrationStatus.choices",
         "OrderStatusEnum": "orders.models.OrderStatus.choices",
         "CashbackStatusEnum": ["none", "waiting", "pending", "credited", "voided"],
+        "MonthStatusEnum": ["open", "waiting_fx", "closed"],
     },
 }
 
@@ -221,6 +222,16 @@ CELERY_BEAT_SCHEDULE: dict = {
     "settle-fees": {
         "task": "fees.tasks.settle_fees",
         "schedule": crontab(minute=30, hour=0),
+    },
+    # Daily: the work falls on the 1st (the month before), and on any day a late order or an
+    # FX rate makes a month closable.
+    "close-months": {
+        "task": "cashback.tasks.close_months",
+        "schedule": crontab(minute=15, hour=0),
+    },
+    "credit-cashback": {
+        "task": "cashback.tasks.credit_cashback",
+        "schedule": crontab(minute=45),
     },
 }
 

@@ -12,6 +12,12 @@ def round_money(amount: Decimal) -> Decimal:
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def cents(total: Decimal | None) -> Decimal:
+    """A sum the database computed, to the cent: exact on PostgreSQL already; SQLite sums
+    decimals in floating point (771.069999...), which this brings back."""
+    return round_money(Decimal(total)) if total is not None else Decimal("0.00")
+
+
 def format_rate(rate: Decimal) -> str:
     """A percentage as people and the API write it: 3 → "3", 1.5000 → "1.5"."""
     text = format(rate.normalize(), "f")

@@ -35,6 +35,9 @@ class FeeEntry(models.Model):
     refunded_base = models.DecimalField(
         **AMOUNT, null=True, blank=True, help_text="Refunds: the order amount refunded."
     )
+    completes_return = models.BooleanField(
+        default=False, help_text="Refunds: this refund returned the order in full."
+    )
     occurred_at = models.DateTimeField(help_text="Delivery for a charge, the refund for a refund.")
     created_at = models.DateTimeField(auto_now_add=True)
 

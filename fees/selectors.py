@@ -25,14 +25,15 @@ def explain(entry: FeeEntry) -> str:
         )
     charge, part, whole = entry.order_charge_amount, entry.refunded_base or ZERO, entry.fee_base
     proportional = round_money(charge * part / whole) if whole else ZERO
+    returned = ": the order is returned" if entry.completes_return else ""
+    if entry.completes_return and part == whole:
+        return f"Refund of the whole fee, {entry.amount:.2f}{returned}"
+    if entry.completes_return and entry.amount != proportional:
+        return f"Refund of the rest of the fee, {entry.amount:.2f}{returned} in full"
+    share = f"Refund of {part:.2f} of {whole:.2f}: {charge:.2f} × {part:.2f} ÷ {whole:.2f}"
     if entry.amount != proportional:
-        return f"Refund of the rest of the fee, {entry.amount:.2f}: the order is returned in full"
-    if part == whole:
-        return f"Refund of the whole fee, {entry.amount:.2f}: the order is returned"
-    return (
-        f"Refund of {part:.2f} of {whole:.2f}: "
-        f"{charge:.2f} × {part:.2f} ÷ {whole:.2f} = {entry.amount:.2f}"
-    )
+        return f"{share} = {proportional:.2f}, limited to the {entry.amount:.2f} left of the fee"
+    return f"{share} = {entry.amount:.2f}{returned}"
 
 
 def _with_charges(entries: list[FeeEntry]) -> list[FeeEntry]:

@@ -13,7 +13,7 @@ from django.utils import timezone
 from cashback.models import Campaign, CampaignRate
 from cashback.selectors import coverage_for, rate_in_force
 from core.jobs import recorded
-from core.money import round_money
+from core.money import cents, round_money
 from fees.models import FeeEntry, FeeEntryKind, SettledRecord, SettledRecordLine
 from orders.models import Order
 from orders.steps import AppliedStep
@@ -104,12 +104,15 @@ def refund_returned_orders(applied: list[AppliedStep]) -> None:
     }
     if not charges:
         return
-    already = dict(
-        FeeEntry.objects.filter(order_id__in=charges, kind=FeeEntryKind.REFUND)
+    already = {
+        order_id: cents(total)
+        for order_id, total in FeeEntry.objects.filter(
+            order_id__in=charges, kind=FeeEntryKind.REFUND
+        )
         .values("order_id")
         .annotate(total=Sum("amount"))
         .values_list("order_id", "total")
-    )
+    }
     last = {a.order.pk: a.event.pk for a in applied}
     entries = []
     for a in applied:
@@ -139,6 +142,7 @@ def refund_returned_orders(applied: list[AppliedStep]) -> None:
                 rate=charge.rate,
                 fee_base=charge.fee_base,
                 refunded_base=a.event.amount,
+                completes_return=completes,
                 occurred_at=a.event.occurred_at,
             )
         )
@@ -238,6 +242,7 @@ def sellers_to_settle(*, as_of: datetime) -> list[int]:
     current, _ = period_of(timezone.localdate(as_of))
     return sorted(
         FeeEntry.objects.filter(settled_line__isnull=True, occurred_at__lt=_local_midnight(current))
+        .order_by()  # no default ordering in the DISTINCT: one row a seller
         .values_list("seller_id", flat=True)
         .distinct()
     )
@@ -300,6 +305,11 @@ def fee_mismatches(*, chunk: int = 2000) -> list[str]:
                     f"order {order.pk} ({order.external_id}) is charged {found[0]}, "
                     f"its fee is {expected}"
                 )
+    unchecked = set(charges) - set(delivered.values_list("pk", flat=True))
+    for order_id, external_id in (
+        Order.objects.filter(pk__in=unchecked).order_by("pk").values_list("pk", "external_id")
+    ):
+        problems.append(f"order {order_id} ({external_id}) is charged but not eligible")
     refunds = (
         FeeEntry.objects.filter(kind=FeeEntryKind.REFUND)
         .values("order_id")
@@ -308,6 +318,7 @@ def fee_mismatches(*, chunk: int = 2000) -> list[str]:
     returned = set(Order.objects.filter(status="returned").values_list("pk", flat=True))
     refunded_by_order = {}
     for row in refunds:
+        row["total"] = cents(row["total"])
         refunded_by_order[row["order_id"]] = row["total"]
         charged = sum(charges.get(row["order_id"], []), ZERO)
         if row["total"] > charged:
@@ -322,7 +333,7 @@ def fee_mismatches(*, chunk: int = 2000) -> list[str]:
         charged=Sum("lines__entry__amount", filter=_kind(FeeEntryKind.CHARGE)),
         refunded=Sum("lines__entry__amount", filter=_kind(FeeEntryKind.REFUND)),
     ):
-        charged, refunded = record.charged or ZERO, record.refunded or ZERO
+        charged, refunded = cents(record.charged), cents(record.refunded)
         if (record.fees_charged, record.fees_refunded) != (charged, refunded):
             problems.append(
                 f"settled record {record.pk} says {record.fees_charged} charged and "

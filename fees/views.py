@@ -5,6 +5,7 @@ import csv
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
 from core.money import format_rate
 from fees.selectors import (
@@ -58,6 +59,7 @@ def settled_record_csv(request: HttpRequest, pk: int) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     filename = f"settled-record-{record.currency}-{record.period_start}-{record.period_end}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.write("\ufeff")  # so that spreadsheets read the − and × of the arithmetic
     writer = csv.writer(response)
     writer.writerow(CSV_COLUMNS)
     for line in settled_record_lines(record=record):
@@ -65,8 +67,8 @@ def settled_record_csv(request: HttpRequest, pk: int) -> HttpResponse:
         writer.writerow(
             (
                 _safe(order.external_id),
-                order.placed_at.isoformat(),
-                order.delivered_at.isoformat() if order.delivered_at else "",
+                timezone.localtime(order.placed_at).isoformat(),
+                timezone.localtime(order.delivered_at).isoformat() if order.delivered_at else "",
                 f"{order.net_product_price:.2f}",
                 f"{order.seller_funded_discount:.2f}",
                 f"{line.fee_base:.2f}",
@@ -80,7 +82,7 @@ def settled_record_csv(request: HttpRequest, pk: int) -> HttpResponse:
         )
     writer.writerow(
         (
-            "total",
+            "Total",
             "",
             "",
             "",

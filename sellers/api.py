@@ -33,15 +33,18 @@ class CursorPagination(pagination.CursorPagination):
     ordering = "-pk"
 
     def decode_cursor(self, request):
-        # A cursor is ours only if its position is a primary key; a forged one is a 404,
-        # not a query with a string where a number goes.
+        # A forged cursor is a 404, not a query with a string where a number goes.
         cursor = super().decode_cursor(request)
         if cursor is not None and cursor.position is not None:
             try:
-                int(cursor.position)
+                self.parse_position(cursor.position)
             except (TypeError, ValueError) as exc:
                 raise exceptions.NotFound(self.invalid_cursor_message) from exc
         return cursor
+
+    def parse_position(self, position: str):
+        """The ordering field's value a cursor holds; raises ValueError if it is not one."""
+        return int(position)
 
 
 def _is_text(value: str) -> bool:

@@ -48,7 +48,16 @@ class TestCreate:
             "refunded": "0.00",
             "net": "0.00",
         }
-        assert order["cashback"] == {"amount": None, "status": "none", "due_at": None}
+        # It counts towards Order Cashback: waiting for its month to close.
+        assert order["cashback"] == {
+            "amount": None,
+            "status": "waiting",
+            "due_at": "2026-11-03T10:00:00Z",
+        }
+        seller_fulfilled = post(
+            api_client, ORDERS, body(external_id="S-1", fulfillment_channel="seller")
+        ).json()
+        assert seller_fulfilled["cashback"] == {"amount": None, "status": "none", "due_at": None}
 
     def test_the_same_data_again_is_200_and_changes_nothing(self, api_client):
         post(api_client, ORDERS, body())

@@ -1,0 +1,586 @@
+"""Order Cashback: GMV tiers, the month close, crediting to the wallet.
+
+The rules, each in one place:
+- an order counts when fulfilled through the Order Center, with a tracking number, and
+  delivered (`COUNTING`); its GMV is what the buyer paid for the products less refunds,
+  converted to USD at its delivery day's rate and rounded to cents, order by order;
+- a month's rate is its tier's (`TierTable.rates`) plus the yearly bonus on a tier above 0 %;
+- its cashback is GMV x rate, rounded; it is shared over the orders so that the shares add
+  up to it exactly (rounded down, the cents left to the largest remainders, ties by order);
+- each share is due 30 days after its order's delivery, and credited then, unless the
+  order was returned since (void) or partly refunded since (lowered in proportion).
+
+The close and the crediting are set-based: SQL over all the orders of a month (in integer
+cents, exact on PostgreSQL and SQLite alike), Python only per seller.
+"""
+
+import csv
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from itertools import pairwise
+from pathlib import Path
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Min, Q
+from django.utils import timezone
+
+from cashback.models import (
+    Accrual,
+    AccrualStatus,
+    CashbackMonth,
+    FxRate,
+    MonthStatus,
+    TierSchedule,
+)
+from core.currencies import is_currency
+from core.dates import month_start
+from core.jobs import recorded
+from core.money import cents, round_money
+from orders.models import FulfillmentChannel, Order, OrderStatus
+from sellers.models import Plan
+from sellers.selectors import sellers_with_plan_at
+from wallet.models import EntryKind
+from wallet.services import Posting, wallet_post
+
+ZERO = Decimal("0.00")
+DUE_AFTER = timedelta(days=30)
+BASE_CURRENCY = "USD"
+
+# The orders that count towards a month's fulfilled GMV, once delivered in it.
+COUNTING = Q(
+    fulfillment_channel=FulfillmentChannel.ORDER_CENTER, status=OrderStatus.DELIVERED
+) & ~Q(tracking_number="")
+
+
+def counts_towards_gmv(order: Order) -> bool:
+    """`COUNTING` for one order in memory."""
+    return (
+        order.fulfillment_channel == FulfillmentChannel.ORDER_CENTER
+        and order.status == OrderStatus.DELIVERED
+        and bool(order.tracking_number)
+    )
+
+
+# Tiers ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TierTable:
+    tiers: tuple[tuple[Decimal, Decimal], ...]  # (threshold in USD, rate in percent), rising
+    yearly_bonus: Decimal
+
+    def rates(self, gmv_usd: Decimal, plan: str) -> tuple[Decimal, Decimal]:
+        """(tier rate, bonus) for a month's GMV: the bonus goes to the yearly plan, and only
+        on a tier above 0 %."""
+        tier_rate = Decimal("0")
+        for threshold, rate in self.tiers:
+            if gmv_usd >= threshold:
+                tier_rate = rate
+        bonus = self.yearly_bonus if plan == Plan.YEARLY and tier_rate > 0 else Decimal("0")
+        return tier_rate, bonus
+
+    def next_tier(self, gmv_usd: Decimal) -> tuple[Decimal, Decimal] | None:
+        """(threshold, rate) of the first tier above this GMV, or None at the top."""
+        return next(((t, r) for t, r in self.tiers if t > gmv_usd), None)
+
+
+def tier_table_for(month: date) -> TierTable:
+    schedule = (
+        TierSchedule.objects.filter(effective_month__lte=month)
+        .order_by("-effective_month")
+        .prefetch_related("tiers")
+        .first()
+    )
+    if schedule is None:
+        return TierTable(tiers=((Decimal("0"), Decimal("0")),), yearly_bonus=Decimal("0"))
+    tiers = tuple((t.threshold_usd, t.rate) for t in schedule.tiers.order_by("threshold_usd"))
+    return TierTable(tiers=tiers, yearly_bonus=schedule.yearly_bonus)
+
+
+def validate_tiers(tiers: list[tuple[Decimal, Decimal]]) -> list[str]:
+    """A tier table's rules: the first starts at 0, thresholds rise, rates do not fall."""
+    problems = []
+    if not tiers:
+        return ["A schedule needs at least one tier, starting at 0."]
+    if tiers[0][0] != 0:
+        problems.append("The first tier starts at 0.00 USD.")
+    for (t1, r1), (t2, r2) in pairwise(tiers):
+        if t2 <= t1:
+            problems.append(f"Thresholds rise: {t2} does not come after {t1}.")
+        if r2 < r1:
+            problems.append(f"Rates do not fall: {r2} % comes after {r1} %.")
+    return problems
+
+
+# FX rates ---------------------------------------------------------------------------------
+
+
+class FxImportError(Exception):
+    pass
+
+
+def import_fx_rates(path: Path) -> int:
+    """Import `date,currency,rate_to_usd` lines: all of them or, on any bad line, none (the
+    error names its line). A rate already known for the day is replaced."""
+    rows = []
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if [h.strip() for h in header or []] != ["date", "currency", "rate_to_usd"]:
+            raise FxImportError("Line 1: the header must be date,currency,rate_to_usd.")
+        for number, line in enumerate(reader, start=2):
+            if not line or not "".join(line).strip():
+                continue
+            if len(line) != 3:
+                raise FxImportError(f"Line {number}: 3 values expected, found {len(line)}.")
+            raw_date, currency, raw_rate = (v.strip() for v in line)
+            try:
+                day = date.fromisoformat(raw_date)
+            except ValueError as exc:
+                raise FxImportError(
+                    f"Line {number}: {raw_date!r} is not a date (YYYY-MM-DD)."
+                ) from exc
+            if not is_currency(currency):
+                raise FxImportError(f"Line {number}: {currency!r} is not an ISO 4217 code.")
+            try:
+                rate = Decimal(raw_rate)
+            except InvalidOperation as exc:
+                raise FxImportError(f"Line {number}: {raw_rate!r} is not a number.") from exc
+            if not rate.is_finite() or rate <= 0 or rate.as_tuple().exponent < -8:
+                raise FxImportError(
+                    f"Line {number}: a rate is above 0 with at most 8 decimals, not {raw_rate!r}."
+                )
+            rows.append(FxRate(currency=currency, date=day, rate_to_usd=rate))
+    with transaction.atomic():
+        FxRate.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["currency", "date"],
+            update_fields=["rate_to_usd"],
+        )
+    return len(rows)
+
+
+# SQL pieces ---------------------------------------------------------------------------------
+
+
+def _sql_local_date(column: str) -> str:
+    """The calendar day of an instant in the platform time zone (%(tz)s)."""
+    if connection.vendor == "postgresql":
+        return f"(({column}) AT TIME ZONE %(tz)s)::date"
+    return f"django_datetime_cast_date({column}, %(tz)s, 'UTC')"
+
+
+def _sql_plus_days(column: str, days: int) -> str:
+    if connection.vendor == "postgresql":
+        return f"({column} + interval '{days} days')"
+    return f"datetime({column}, '+{days} days')"
+
+
+def _sql_gmv_cents() -> str:
+    """An order's GMV in US cents: paid for the products less refunds, times its delivery
+    day's rate, rounded half up. In integers, so that every database agrees."""
+    return """
+        (CAST(ROUND((o.net_product_price - o.seller_funded_discount - o.refunded_amount)
+                    * 100) AS BIGINT)
+         * CASE WHEN o.currency = %(usd)s THEN 100000000
+                ELSE CAST(ROUND(fx.rate_to_usd * 100000000) AS BIGINT) END
+         + 50000000) / 100000000"""
+
+
+def _sql_counting_orders(extra: str = "") -> str:
+    return f"""
+        FROM orders_order o
+        LEFT JOIN cashback_fxrate fx
+               ON fx.currency = o.currency AND fx.date = {_sql_local_date("o.delivered_at")}
+        LEFT JOIN cashback_accrual a ON a.order_id = o.id
+        WHERE o.fulfillment_channel = %(channel)s AND o.status = %(delivered)s
+          AND o.tracking_number <> '' AND o.delivered_at >= %(start)s AND o.delivered_at < %(end)s
+          AND a.id IS NULL {extra}"""
+
+
+# Month close ------------------------------------------------------------------------------
+
+
+def month_bounds(month: date) -> tuple[datetime, datetime]:
+    """The first instant of a month and of the next, in the platform time zone."""
+    start = month_start(
+        datetime.combine(month, datetime.min.time(), timezone.get_current_timezone())
+    )
+    following = month_start(start + timedelta(days=32))
+    return start, following
+
+
+def _params(month: date, seller_ids: list[int] | None) -> dict:
+    start, end = month_bounds(month)
+    params = {
+        "tz": str(timezone.get_current_timezone()),
+        "usd": BASE_CURRENCY,
+        "channel": FulfillmentChannel.ORDER_CENTER,
+        "delivered": OrderStatus.DELIVERED,
+        "start": _instant(start),
+        "end": _instant(end),
+        "month": connection.ops.adapt_datefield_value(month),
+    }
+    if seller_ids is not None:
+        params.update({f"s{i}": s for i, s in enumerate(seller_ids)})
+    return params
+
+
+def _instant(value: datetime):
+    """A datetime as the database stores it (SQLite keeps UTC text without an offset)."""
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def _seller_filter(column: str, seller_ids: list[int] | None) -> str:
+    if seller_ids is None:
+        return ""
+    if not seller_ids:
+        return "AND 1 = 0"
+    return f"AND {column} IN ({', '.join(f'%(s{i})s' for i in range(len(seller_ids)))})"
+
+
+def month_gmv(*, month: date, seller_ids: list[int] | None = None) -> dict[int, tuple]:
+    """For each seller, its counting orders of a month not accrued yet: (orders, GMV in US
+    cents, orders waiting for an FX rate, the first missing rate as "EUR on 2026-10-03")."""
+    params = _params(month, seller_ids)
+    missing = "o.currency <> %(usd)s AND fx.id IS NULL"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT o.seller_id, COUNT(*),
+                       SUM(CASE WHEN {missing} THEN 0 ELSE {_sql_gmv_cents()} END),
+                       SUM(CASE WHEN {missing} THEN 1 ELSE 0 END),
+                       MIN(CASE WHEN {missing}
+                                THEN o.currency || ' on ' || {_sql_local_date("o.delivered_at")}
+                           END)
+                {_sql_counting_orders(_seller_filter("o.seller_id", seller_ids))}
+                GROUP BY o.seller_id""",
+            params,
+        )
+        return {row[0]: row[1:] for row in cursor.fetchall()}
+
+
+def month_orders_gmv(*, month: date, seller_id: int) -> list[tuple[int, str, int | None]]:
+    """A seller's counting orders of a month not accrued yet, each as (order id, external
+    id, GMV in US cents or None while its FX rate is missing), by delivery."""
+    params = _params(month, [seller_id])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT o.id, o.external_id,
+                       CASE WHEN o.currency <> %(usd)s AND fx.id IS NULL THEN NULL
+                            ELSE {_sql_gmv_cents()} END
+                {_sql_counting_orders(_seller_filter("o.seller_id", [seller_id]))}
+                ORDER BY o.delivered_at, o.id""",
+            params,
+        )
+        return cursor.fetchall()
+
+
+def months_to_close(*, as_of: datetime, seller_ids: list[int] | None = None) -> list[date]:
+    """The ended months holding counting orders not accrued yet, oldest first."""
+    current = month_start(as_of)
+    orders = Order.objects.filter(COUNTING, accrual__isnull=True, delivered_at__lt=current)
+    if seller_ids is not None:
+        orders = orders.filter(seller_id__in=seller_ids)
+    first = orders.aggregate(first=Min("delivered_at"))["first"]
+    months = []
+    month = month_start(first).date() if first else None
+    while month is not None and month < current.date():
+        months.append(month)
+        month = month_bounds(month)[1].date()
+    return months
+
+
+def close_months(
+    *, as_of: datetime, seller_ids: list[int] | None = None, month: date | None = None
+) -> Counter:
+    """Close every ended seller-month not closed yet (or one month), and accrue the late
+    orders of months closed before. Twice, or twice at once, has the effect of once."""
+    scope = f"{len(seller_ids)} sellers" if seller_ids is not None else ""
+    with recorded("close_month", as_of=as_of, scope=scope) as counts:
+        months = [month] if month else months_to_close(as_of=as_of, seller_ids=seller_ids)
+        for m in months:
+            if month_bounds(m)[1] > as_of:
+                raise ValueError(f"{m:%Y-%m} has not ended as of {as_of.isoformat()}.")
+            _close_month(m, seller_ids=seller_ids, as_of=as_of, counts=counts)
+    return counts
+
+
+def _close_month(month: date, *, seller_ids, as_of: datetime, counts: Counter) -> None:
+    params = _params(month, seller_ids)
+    now = timezone.now()
+    params["now"] = _instant(now)
+    params["now_at"] = now  # for the ORM; unused by the SQL
+    with transaction.atomic():
+        closed_before = set(
+            CashbackMonth.objects.filter(month=month, status=MonthStatus.CLOSED).values_list(
+                "seller_id", flat=True
+            )
+        )
+        totals = month_gmv(month=month, seller_ids=seller_ids)
+        to_close = {s: t for s, t in totals.items() if s not in closed_before}
+        table = tier_table_for(month)
+        plans = dict(
+            sellers_with_plan_at(at=month_bounds(month)[1] - timedelta(microseconds=1))
+            .filter(pk__in=list(to_close))
+            .values_list("pk", "plan")
+        )
+        waiting = {s: t for s, t in to_close.items() if t[2]}
+        closing = {s: t for s, t in to_close.items() if not t[2]}
+        for seller_id, (count, _, _missing, example) in waiting.items():
+            CashbackMonth.objects.update_or_create(
+                seller_id=seller_id,
+                month=month,
+                status=MonthStatus.WAITING_FX,
+                defaults={"waiting_for": f"FX rate {example}", "orders_count": count},
+            )
+            counts["months_waiting_fx"] += 1
+        rows = []
+        for seller_id, (count, gmv_cents, _, _) in closing.items():
+            gmv = Decimal(gmv_cents or 0) / 100
+            tier_rate, bonus = table.rates(gmv, plans.get(seller_id, Plan.MONTHLY))
+            rate = tier_rate + bonus
+            rows.append(
+                CashbackMonth(
+                    seller_id=seller_id,
+                    month=month,
+                    status=MonthStatus.CLOSED,
+                    plan=plans.get(seller_id, Plan.MONTHLY),
+                    orders_count=count,
+                    gmv_usd=gmv,
+                    tier_rate=tier_rate,
+                    bonus_rate=bonus,
+                    rate=rate,
+                    total=round_money(gmv * rate / 100),
+                    closed_at=now,
+                )
+            )
+        try:
+            with transaction.atomic():
+                CashbackMonth.objects.filter(
+                    month=month, status=MonthStatus.WAITING_FX, seller_id__in=list(closing)
+                ).delete()
+                CashbackMonth.objects.bulk_create(rows)
+                created = _insert_shares(params, seller_ids)
+                late = _insert_late_additions(params, seller_ids, closed_before)
+        except IntegrityError:
+            # Another run closed these months a moment ago: its result stands.
+            counts["months_closed_elsewhere"] += len(rows)
+            return
+    counts["months_closed"] += len(rows)
+    counts["accruals"] += created
+    counts["late_accruals"] += late
+
+
+def _insert_shares(params: dict, seller_ids) -> int:
+    """The accruals of the months just closed: each order's share of its month's total,
+    rounded down to the cent, the cents left over going to the largest remainders (ties by
+    order id), so that the shares add up to the total exactly."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH counted AS (
+                SELECT o.id AS order_id, o.seller_id, o.delivered_at, o.refunded_amount,
+                       {_sql_gmv_cents()} AS gmv_cents
+                {_sql_counting_orders(_seller_filter("o.seller_id", seller_ids))}
+            ),
+            closing AS (
+                SELECT id AS month_id, seller_id,
+                       CAST(ROUND(total * 100) AS BIGINT) AS total_cents
+                FROM cashback_cashbackmonth
+                WHERE month = %(month)s AND status = 'closed' AND closed_at = %(now)s
+            ),
+            shares AS (
+                SELECT c.order_id, c.seller_id, c.delivered_at, c.refunded_amount, c.gmv_cents,
+                       m.month_id, m.total_cents,
+                       SUM(c.gmv_cents) OVER (PARTITION BY c.seller_id) AS month_gmv
+                FROM counted c JOIN closing m ON m.seller_id = c.seller_id
+            ),
+            split AS (
+                SELECT s.*,
+                       CASE WHEN month_gmv = 0 THEN 0
+                            ELSE gmv_cents * total_cents / month_gmv END AS floor_cents,
+                       CASE WHEN month_gmv = 0 THEN 0
+                            ELSE (gmv_cents * total_cents) %% month_gmv END AS remainder
+                FROM shares s
+            ),
+            ranked AS (
+                SELECT p.*,
+                       ROW_NUMBER() OVER (PARTITION BY p.seller_id
+                                          ORDER BY p.remainder DESC, p.order_id) AS place,
+                       p.total_cents - SUM(p.floor_cents) OVER (PARTITION BY p.seller_id)
+                           AS leftover
+                FROM split p
+            )
+            INSERT INTO cashback_accrual
+                (month_id, seller_id, order_id, gmv_usd, amount, refunded_at_close, late,
+                 due_at, status, created_at)
+            SELECT month_id, seller_id, order_id, gmv_cents / 100.0,
+                   (floor_cents + CASE WHEN place <= leftover THEN 1 ELSE 0 END) / 100.0,
+                   refunded_amount, FALSE, {_sql_plus_days("delivered_at", DUE_AFTER.days)},
+                   'pending', %(now)s
+            FROM ranked""",
+            params,
+        )
+        if cursor.rowcount >= 0:
+            return cursor.rowcount
+    # SQLite does not count the rows of an INSERT that starts with WITH.
+    return Accrual.objects.filter(created_at=params["now_at"], late=False).count()
+
+
+def _insert_late_additions(params: dict, seller_ids, closed_before: set[int]) -> int:
+    """Orders of a month closed before, delivered in it but known only now: accrued at the
+    month's closed rate, rounded half up, as late additions."""
+    if not closed_before:
+        return 0
+    gmv = _sql_gmv_cents()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO cashback_accrual
+                (month_id, seller_id, order_id, gmv_usd, amount, refunded_at_close, late,
+                 due_at, status, created_at)
+            SELECT m.id, o.seller_id, o.id, ({gmv}) / 100.0,
+                   (({gmv}) * CAST(ROUND(m.rate * 10000) AS BIGINT) + 500000) / 1000000 / 100.0,
+                   o.refunded_amount, TRUE, {_sql_plus_days("o.delivered_at", DUE_AFTER.days)},
+                   'pending', %(now)s
+            FROM orders_order o
+            JOIN cashback_cashbackmonth m
+              ON m.seller_id = o.seller_id AND m.month = %(month)s AND m.status = 'closed'
+             AND m.closed_at < %(now)s
+            LEFT JOIN cashback_fxrate fx
+                   ON fx.currency = o.currency AND fx.date = {_sql_local_date("o.delivered_at")}
+            LEFT JOIN cashback_accrual a ON a.order_id = o.id
+            WHERE o.fulfillment_channel = %(channel)s AND o.status = %(delivered)s
+              AND o.tracking_number <> '' AND o.delivered_at >= %(start)s
+              AND o.delivered_at < %(end)s AND a.id IS NULL
+              AND (o.currency = %(usd)s OR fx.id IS NOT NULL)
+              {_seller_filter("o.seller_id", seller_ids)}""",
+            params,
+        )
+        return cursor.rowcount
+
+
+def sellers_to_close(*, as_of: datetime) -> list[int]:
+    return sorted(
+        Order.objects.filter(COUNTING, accrual__isnull=True, delivered_at__lt=month_start(as_of))
+        .order_by()  # no default ordering in the DISTINCT: one row a seller
+        .values_list("seller_id", flat=True)
+        .distinct()
+    )
+
+
+# Crediting ----------------------------------------------------------------------------------
+
+
+def credit_cashback(
+    *, as_of: datetime, batch_size: int = 5000, seller_ids: list[int] | None = None
+) -> Counter:
+    """Credit every accrual that is due, of a closed month: void it if its order was
+    returned since the close, lower it in proportion to a refund since, credit the rest to
+    the wallet. Batches are claimed with SKIP LOCKED, each in its own transaction with its
+    wallet entries, so that two runs at once share the work and a crash half way leaves
+    each accrual either credited once or still pending."""
+    scope = f"{len(seller_ids)} sellers" if seller_ids is not None else ""
+    with recorded("credit_cashback", as_of=as_of, scope=scope) as counts:
+        while _credit_batch(as_of=as_of, size=batch_size, seller_ids=seller_ids, counts=counts):
+            pass
+    return counts
+
+
+def _credit_batch(*, as_of: datetime, size: int, seller_ids, counts: Counter) -> bool:
+    with transaction.atomic():
+        due = Accrual.objects.filter(
+            status=AccrualStatus.PENDING,
+            due_at__lte=as_of,
+            month__status=MonthStatus.CLOSED,
+        )
+        if seller_ids is not None:
+            due = due.filter(seller_id__in=seller_ids)
+        batch = list(
+            due.select_for_update(skip_locked=True, of=("self",))
+            .select_related("order")
+            .order_by("pk")[:size]
+        )
+        if not batch:
+            return False
+        now = timezone.now()
+        postings = []
+        for accrual in batch:
+            order = accrual.order
+            accrual.resolved_at = now
+            if order.status == OrderStatus.RETURNED:
+                accrual.status = AccrualStatus.VOIDED
+                counts["voided"] += 1
+                continue
+            amount = accrual.amount
+            if order.refunded_amount > accrual.refunded_at_close:
+                kept = order.fee_base - order.refunded_amount
+                was = order.fee_base - accrual.refunded_at_close
+                amount = (amount * kept / was).quantize(Decimal("0.01"), ROUND_HALF_UP)
+                counts["lowered"] += 1
+            accrual.status = AccrualStatus.CREDITED
+            accrual.credited_amount = amount
+            counts["credited"] += 1
+            if amount > 0:
+                postings.append(
+                    Posting(
+                        seller_id=accrual.seller_id,
+                        kind=EntryKind.CASHBACK,
+                        amount=amount,
+                        reference=f"cashback-accrual:{accrual.pk}",
+                        description=f"Order Cashback for order {order.external_id}",
+                    )
+                )
+        wallet_post(postings, at=as_of)
+        Accrual.objects.bulk_update(batch, ["status", "credited_amount", "resolved_at"])
+    return True
+
+
+def sellers_to_credit(*, as_of: datetime) -> list[int]:
+    return sorted(
+        Accrual.objects.filter(
+            status=AccrualStatus.PENDING, due_at__lte=as_of, month__status=MonthStatus.CLOSED
+        )
+        .order_by()  # no default ordering in the DISTINCT: one row a seller
+        .values_list("seller_id", flat=True)
+        .distinct()
+    )
+
+
+# Reconciliation -----------------------------------------------------------------------------
+
+
+def cashback_mismatches() -> list[str]:
+    """Each closed month whose shares (late additions aside) do not add up to its total,
+    and each accrual credited other than once."""
+    from django.db.models import Count, Sum
+
+    from wallet.models import WalletEntry
+
+    problems = []
+    for month in CashbackMonth.objects.filter(status=MonthStatus.CLOSED).annotate(
+        shares=Sum("accruals__amount", filter=Q(accruals__late=False))
+    ):
+        shares = cents(month.shares)
+        if shares != month.total:
+            problems.append(
+                f"month {month.month:%Y-%m} of seller {month.seller_id}: shares add up to "
+                f"{shares}, its total is {month.total}"
+            )
+    credited = dict(
+        WalletEntry.objects.filter(reference__startswith="cashback-accrual:")
+        .values_list("reference")
+        .annotate(n=Count("id"))
+    )
+    for accrual in Accrual.objects.filter(status=AccrualStatus.CREDITED, credited_amount__gt=0):
+        n = credited.get(f"cashback-accrual:{accrual.pk}", 0)
+        if n != 1:
+            problems.append(f"accrual {accrual.pk} is credited in {n} wallet entries, not 1")
+    for ref in credited:
+        accrual_id = int(ref.split(":")[1])
+        if not Accrual.objects.filter(pk=accrual_id, status=AccrualStatus.CREDITED).exists():
+            problems.append(f"wallet entry {ref} credits an accrual that is not credited")
+    return problems

@@ -1,0 +1,46 @@
+"""The integrators' API for the wallet."""
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from sellers.api import CursorPagination, ErrorSerializer, SellerScopedListAPIView
+from wallet.models import WalletEntry
+from wallet.selectors import wallet_balance
+
+
+class WalletSerializer(serializers.Serializer):
+    balance = serializers.DecimalField(max_digits=16, decimal_places=2)
+    currency = serializers.CharField()
+
+
+class WalletEntrySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WalletEntry
+        fields = ["id", "kind", "amount", "balance_after", "description", "reason", "created_at"]
+
+
+class WalletView(APIView):
+    @extend_schema(
+        summary="Your wallet's balance",
+        responses={200: WalletSerializer, 401: ErrorSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        balance = wallet_balance(seller=request.user.seller)
+        return Response(WalletSerializer({"balance": balance, "currency": "USD"}).data)
+
+
+@extend_schema(
+    summary="Your wallet's entries, newest first",
+    responses={200: WalletEntrySerializer(many=True), 401: ErrorSerializer},
+)
+class WalletEntries(SellerScopedListAPIView):
+    serializer_class = WalletEntrySerializer
+    pagination_class = CursorPagination
+    seller_field = "wallet__seller"
+
+    def get_base_queryset(self) -> QuerySet[WalletEntry]:
+        return WalletEntry.objects.all()

@@ -1,0 +1,38 @@
+"""Reads of the wallet."""
+
+from decimal import Decimal
+
+from django.db.models import QuerySet, Sum
+
+from core.money import cents
+from sellers.models import Seller
+from wallet.models import Wallet, WalletEntry
+
+
+def wallet_balance(*, seller: Seller) -> Decimal:
+    wallet = Wallet.objects.filter(seller=seller).first()
+    return wallet.balance if wallet else Decimal("0.00")
+
+
+def wallet_entries(*, seller: Seller) -> QuerySet[WalletEntry]:
+    return WalletEntry.objects.filter(wallet__seller=seller).order_by("-created_at", "-pk")
+
+
+def wallet_mismatches() -> list[str]:
+    """Each wallet whose balance is not the sum of its entries, or whose last entry's
+    balance_after is not its balance."""
+    problems = []
+    for wallet in Wallet.objects.annotate(total=Sum("entries__amount")):
+        total = cents(wallet.total)
+        if total != wallet.balance:
+            problems.append(
+                f"wallet of seller {wallet.seller_id}: balance {wallet.balance}, entries sum to "
+                f"{total}"
+            )
+        last = wallet.entries.order_by("-created_at", "-pk").first()
+        if last is not None and last.balance_after != wallet.balance:
+            problems.append(
+                f"wallet of seller {wallet.seller_id}: balance {wallet.balance}, last entry says "
+                f"{last.balance_after}"
+            )
+    return problems
