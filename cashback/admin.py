@@ -6,12 +6,19 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from cashback.models import (
+    Accrual,
     Campaign,
     CampaignRate,
     CampaignTermsVersion,
+    CashbackMonth,
+    FxRate,
+    MonthStatus,
     Registration,
     RegistrationEvent,
+    Tier,
+    TierSchedule,
 )
+from cashback.order_cashback import validate_tiers
 from cashback.selectors import rate_history, rate_in_force
 from cashback.services import (
     TRANSITIONS,
@@ -22,6 +29,7 @@ from cashback.services import (
     campaign_save,
     registration_transition,
 )
+from core.dates import month_start
 from core.money import format_rate, parse_rate
 
 
@@ -270,3 +278,162 @@ class RegistrationAdmin(admin.ModelAdmin):
     @admin.action(description="Unsuspend (→ Approved)", permissions=["change"])
     def unsuspend(self, request, queryset):
         return self._apply(request, queryset, Action.UNSUSPEND)
+
+
+# Order Cashback -------------------------------------------------------------------------
+
+
+@admin.register(FxRate)
+class FxRateAdmin(admin.ModelAdmin):
+    """Kept by admins here or with `import_fx_rates FILE.csv`. A month waiting for a rate is
+    closed by the next close run after the rate exists."""
+
+    list_display = ("date", "currency", "rate_to_usd", "created_at")
+    list_filter = ("currency",)
+    search_fields = ("=currency",)
+    date_hierarchy = "date"
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # closed months used it
+
+
+class TierInlineFormSet(forms.BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        tiers = sorted(
+            (form.cleaned_data["threshold_usd"], form.cleaned_data["rate"])
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        )
+        problems = validate_tiers(tiers)
+        if problems:
+            raise forms.ValidationError(problems)
+
+
+class TierInline(admin.TabularInline):
+    model = Tier
+    formset = TierInlineFormSet
+    extra = 0
+    min_num = 1
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return obj is None or not _in_use(obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return obj is None or not _in_use(obj)
+
+
+def _in_use(schedule: TierSchedule) -> bool:
+    """A version that a closed month used is kept as it was."""
+    following = (
+        TierSchedule.objects.filter(effective_month__gt=schedule.effective_month)
+        .order_by("effective_month")
+        .values_list("effective_month", flat=True)
+        .first()
+    )
+    months = CashbackMonth.objects.filter(
+        status=MonthStatus.CLOSED, month__gte=schedule.effective_month
+    )
+    if following is not None:
+        months = months.filter(month__lt=following)
+    return months.exists()
+
+
+class TierScheduleForm(forms.ModelForm):
+    class Meta:
+        model = TierSchedule
+        fields = ("effective_month", "yearly_bonus")
+
+    def clean_effective_month(self):
+        month = self.cleaned_data["effective_month"]
+        if month.day != 1:
+            raise forms.ValidationError("A version takes effect on the first day of a month.")
+        if self.instance.pk is None and month < month_start(timezone.now()).date():
+            raise forms.ValidationError(
+                "A new version takes effect from this month on: earlier months may be closed."
+            )
+        return month
+
+
+@admin.register(TierSchedule)
+class TierScheduleAdmin(admin.ModelAdmin):
+    """A new version of the tiers (and the yearly bonus) from a month on. Versions used by a
+    closed month stay as they were: add a new version instead."""
+
+    list_display = ("effective_month", "yearly_bonus", "tiers_display", "created_by")
+    form = TierScheduleForm
+    inlines = (TierInline,)
+    readonly_fields = ("created_by", "created_at")
+
+    @admin.display(description="Tiers")
+    def tiers_display(self, obj: TierSchedule) -> str:
+        return ", ".join(
+            f"{format_rate(t.rate)} % from ${t.threshold_usd:,.0f}" for t in obj.tiers.all()
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and _in_use(obj):
+            return ("effective_month", "yearly_bonus", "created_by", "created_at")
+        return self.readonly_fields
+
+    def save_model(self, request, obj, form, change) -> None:
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return obj is None or not _in_use(obj)
+
+
+class AccrualInline(admin.TabularInline):
+    model = Accrual
+    fields = ("order", "gmv_usd", "amount", "late", "due_at", "status", "credited_amount")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(CashbackMonth)
+class CashbackMonthAdmin(admin.ModelAdmin):
+    list_display = ("seller", "month", "status", "waiting_for", "gmv_usd", "rate", "total")
+    list_filter = ("status", "month")
+    list_select_related = ("seller",)
+    search_fields = ("seller__name", "seller__slug")
+    readonly_fields = [f.name for f in CashbackMonth._meta.fields]
+    inlines = (AccrualInline,)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Accrual)
+class AccrualAdmin(admin.ModelAdmin):
+    list_display = ("order", "seller", "amount", "status", "due_at", "late", "credited_amount")
+    list_filter = ("status", "late")
+    list_select_related = ("order", "seller")
+    search_fields = ("=order__external_id", "seller__name", "seller__slug")
+    date_hierarchy = "due_at"
+    show_full_result_count = False
+    readonly_fields = [f.name for f in Accrual._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

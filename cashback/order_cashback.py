@@ -329,14 +329,6 @@ def _close_month(month: date, *, seller_ids, as_of: datetime, counts: Counter) -
         )
         waiting = {s: t for s, t in to_close.items() if t[2]}
         closing = {s: t for s, t in to_close.items() if not t[2]}
-        for seller_id, (count, _, _missing, example) in waiting.items():
-            CashbackMonth.objects.update_or_create(
-                seller_id=seller_id,
-                month=month,
-                status=MonthStatus.WAITING_FX,
-                defaults={"waiting_for": f"FX rate {example}", "orders_count": count},
-            )
-            counts["months_waiting_fx"] += 1
         rows = []
         for seller_id, (count, gmv_cents, _, _) in closing.items():
             gmv = Decimal(gmv_cents or 0) / 100
@@ -359,6 +351,13 @@ def _close_month(month: date, *, seller_ids, as_of: datetime, counts: Counter) -
             )
         try:
             with transaction.atomic():
+                for seller_id, (count, _, _missing, example) in waiting.items():
+                    CashbackMonth.objects.update_or_create(
+                        seller_id=seller_id,
+                        month=month,
+                        status=MonthStatus.WAITING_FX,
+                        defaults={"waiting_for": f"FX rate {example}", "orders_count": count},
+                    )
                 CashbackMonth.objects.filter(
                     month=month, status=MonthStatus.WAITING_FX, seller_id__in=list(closing)
                 ).delete()
@@ -369,6 +368,7 @@ def _close_month(month: date, *, seller_ids, as_of: datetime, counts: Counter) -
             # Another run closed these months a moment ago: its result stands.
             counts["months_closed_elsewhere"] += len(rows)
             return
+    counts["months_waiting_fx"] += len(waiting)
     counts["months_closed"] += len(rows)
     counts["accruals"] += created
     counts["late_accruals"] += late
@@ -519,7 +519,11 @@ def _credit_batch(*, as_of: datetime, size: int, seller_ids, counts: Counter) ->
             if order.refunded_amount > accrual.refunded_at_close:
                 kept = order.fee_base - order.refunded_amount
                 was = order.fee_base - accrual.refunded_at_close
-                amount = (amount * kept / was).quantize(Decimal("0.01"), ROUND_HALF_UP)
+                amount = (
+                    (amount * kept / was).quantize(Decimal("0.01"), ROUND_HALF_UP)
+                    if was > 0
+                    else ZERO
+                )
                 counts["lowered"] += 1
             accrual.status = AccrualStatus.CREDITED
             accrual.credited_amount = amount

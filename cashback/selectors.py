@@ -304,9 +304,11 @@ def cashback_months(*, seller: Seller) -> QuerySet[CashbackMonth]:
     )
 
 
-def cashback_statements(*, seller: Seller, at: datetime, count: int = 12) -> list[Statement]:
+def cashback_statements(
+    *, seller: Seller, at: datetime, count: int = 12, progress: Progress | None = None
+) -> list[Statement]:
     """This month (open) and the last months that have a statement, newest first."""
-    progress = cashback_progress(seller=seller, at=at)
+    progress = progress or cashback_progress(seller=seller, at=at)
     current = Statement(
         month=progress.month,
         status="open",

@@ -164,7 +164,7 @@ registration_cancel_withdraw = _transition_view(
 def dashboard(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     progress = cashback_progress(seller=request.seller, at=now)
-    statements = cashback_statements(seller=request.seller, at=now, count=12)
+    statements = cashback_statements(seller=request.seller, at=now, count=12, progress=progress)
     by_month = {s.month: s.gmv_usd for s in statements}
     months, month = [], progress.month
     for _ in range(12):
