@@ -29,6 +29,7 @@ from cashback.services import (
     campaign_save,
     registration_transition,
 )
+from core.currencies import is_currency
 from core.dates import month_start
 from core.money import format_rate, parse_rate
 
@@ -283,11 +284,24 @@ class RegistrationAdmin(admin.ModelAdmin):
 # Order Cashback -------------------------------------------------------------------------
 
 
+class FxRateForm(forms.ModelForm):
+    class Meta:
+        model = FxRate
+        fields = ("currency", "date", "rate_to_usd")
+
+    def clean_currency(self):
+        currency = self.cleaned_data["currency"]
+        if not is_currency(currency):
+            raise forms.ValidationError(f"{currency!r} is not an ISO 4217 code, such as EUR.")
+        return currency
+
+
 @admin.register(FxRate)
 class FxRateAdmin(admin.ModelAdmin):
     """Kept by admins here or with `import_fx_rates FILE.csv`. A month waiting for a rate is
     closed by the next close run after the rate exists."""
 
+    form = FxRateForm
     list_display = ("date", "currency", "rate_to_usd", "created_at")
     list_filter = ("currency",)
     search_fields = ("=currency",)
@@ -300,6 +314,8 @@ class FxRateAdmin(admin.ModelAdmin):
 class TierInlineFormSet(forms.BaseInlineFormSet):
     def clean(self) -> None:
         super().clean()
+        if any(form.errors for form in self.forms):
+            return  # each form says what is wrong with it first
         tiers = sorted(
             (form.cleaned_data["threshold_usd"], form.cleaned_data["rate"])
             for form in self.forms
@@ -315,6 +331,9 @@ class TierInline(admin.TabularInline):
     formset = TierInlineFormSet
     extra = 0
     min_num = 1
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return obj is None or not _in_use(obj)
 
     def has_change_permission(self, request, obj=None) -> bool:
         return obj is None or not _in_use(obj)
@@ -348,7 +367,8 @@ class TierScheduleForm(forms.ModelForm):
         month = self.cleaned_data["effective_month"]
         if month.day != 1:
             raise forms.ValidationError("A version takes effect on the first day of a month.")
-        if self.instance.pk is None and month < month_start(timezone.now()).date():
+        moved = self.instance.pk is None or month != self.instance.effective_month
+        if moved and month < month_start(timezone.now()).date():
             raise forms.ValidationError(
                 "A new version takes effect from this month on: earlier months may be closed."
             )

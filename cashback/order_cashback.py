@@ -124,7 +124,7 @@ class FxImportError(Exception):
 def import_fx_rates(path: Path) -> int:
     """Import `date,currency,rate_to_usd` lines: all of them or, on any bad line, none (the
     error names its line). A rate already known for the day is replaced."""
-    rows = []
+    rows, seen = [], {}
     with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.reader(handle)
         header = next(reader, None)
@@ -152,6 +152,12 @@ def import_fx_rates(path: Path) -> int:
                 raise FxImportError(
                     f"Line {number}: a rate is above 0 with at most 8 decimals, not {raw_rate!r}."
                 )
+            if (currency, day) in seen:
+                raise FxImportError(
+                    f"Line {number}: {currency} on {day} is given already, on line "
+                    f"{seen[(currency, day)]}."
+                )
+            seen[(currency, day)] = number
             rows.append(FxRate(currency=currency, date=day, rate_to_usd=rate))
     with transaction.atomic():
         FxRate.objects.bulk_create(
@@ -176,7 +182,10 @@ def _sql_local_date(column: str) -> str:
 def _sql_plus_days(column: str, days: int) -> str:
     if connection.vendor == "postgresql":
         return f"({column} + interval '{days} days')"
-    return f"datetime({column}, '+{days} days')"
+    # SQLite keeps 'YYYY-MM-DD HH:MM:SS[.ffffff]': move the seconds, keep the fraction.
+    return (
+        f"(strftime('%%Y-%%m-%%d %%H:%%M:%%S', {column}, '+{days} days') || substr({column}, 20))"
+    )
 
 
 def _sql_gmv_cents() -> str:
@@ -290,7 +299,11 @@ def months_to_close(*, as_of: datetime, seller_ids: list[int] | None = None) -> 
     while month is not None and month < current.date():
         months.append(month)
         month = month_bounds(month)[1].date()
-    return months
+    # Months that wait for a rate, even if no order of theirs is left to count.
+    waiting = CashbackMonth.objects.filter(status=MonthStatus.WAITING_FX, month__lt=current.date())
+    if seller_ids is not None:
+        waiting = waiting.filter(seller_id__in=seller_ids)
+    return sorted(set(months) | set(waiting.values_list("month", flat=True)))
 
 
 def close_months(
@@ -321,6 +334,13 @@ def _close_month(month: date, *, seller_ids, as_of: datetime, counts: Counter) -
         )
         totals = month_gmv(month=month, seller_ids=seller_ids)
         to_close = {s: t for s, t in totals.items() if s not in closed_before}
+        # A month that waited for a rate and has no counting order left (returned since):
+        # it closes with nothing to share.
+        still_waiting = CashbackMonth.objects.filter(month=month, status=MonthStatus.WAITING_FX)
+        if seller_ids is not None:
+            still_waiting = still_waiting.filter(seller_id__in=seller_ids)
+        for seller_id in still_waiting.values_list("seller_id", flat=True):
+            to_close.setdefault(seller_id, (0, 0, 0, None))
         table = tier_table_for(month)
         plans = dict(
             sellers_with_plan_at(at=month_bounds(month)[1] - timedelta(microseconds=1))
@@ -395,7 +415,8 @@ def _insert_shares(params: dict, seller_ids) -> int:
             shares AS (
                 SELECT c.order_id, c.seller_id, c.delivered_at, c.refunded_amount, c.gmv_cents,
                        m.month_id, m.total_cents,
-                       SUM(c.gmv_cents) OVER (PARTITION BY c.seller_id) AS month_gmv
+                       CAST(SUM(c.gmv_cents) OVER (PARTITION BY c.seller_id) AS BIGINT)
+                           AS month_gmv
                 FROM counted c JOIN closing m ON m.seller_id = c.seller_id
             ),
             split AS (
@@ -410,7 +431,8 @@ def _insert_shares(params: dict, seller_ids) -> int:
                 SELECT p.*,
                        ROW_NUMBER() OVER (PARTITION BY p.seller_id
                                           ORDER BY p.remainder DESC, p.order_id) AS place,
-                       p.total_cents - SUM(p.floor_cents) OVER (PARTITION BY p.seller_id)
+                       p.total_cents
+                           - CAST(SUM(p.floor_cents) OVER (PARTITION BY p.seller_id) AS BIGINT)
                            AS leftover
                 FROM split p
             )
