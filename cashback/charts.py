@@ -4,6 +4,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from core.money import format_rate
+
 WIDTH, HEIGHT = 720, 240
 LEFT, RIGHT, TOP, BOTTOM = 120, 16, 12, 28
 
@@ -26,9 +28,13 @@ class Line:
 
 
 def gmv_chart(
-    months: list[tuple[date, Decimal]], thresholds: list[tuple[Decimal, Decimal]], current: date
+    months: list[tuple[date, Decimal]],
+    thresholds: list[tuple[Decimal, Decimal]],
+    current: date,
+    bonus: Decimal = Decimal("0"),
 ) -> dict:
-    """Bars of monthly GMV (oldest first) against dashed lines at the tier thresholds."""
+    """Bars of monthly GMV (oldest first) against dashed lines at the tier thresholds, each
+    labelled with the seller's rate there (its yearly bonus included)."""
     top_value = max([v for _, v in months] + [t for t, _ in thresholds] + [Decimal("1")])
     top_value = top_value * Decimal("1.1")
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
@@ -50,7 +56,7 @@ def gmv_chart(
         for i, (month, value) in enumerate(months)
     ]
     lines = [
-        Line(y=y_of(threshold), label=f"${threshold:,.0f} · {rate.normalize():f} %")
+        Line(y=y_of(threshold), label=f"${threshold:,.0f} · {format_rate(rate + bonus)} %")
         for threshold, rate in thresholds
         if threshold > 0
     ]

@@ -376,7 +376,12 @@ def _close_month(month: date, *, seller_ids, as_of: datetime, counts: Counter) -
                         seller_id=seller_id,
                         month=month,
                         status=MonthStatus.WAITING_FX,
-                        defaults={"waiting_for": f"FX rate {example}", "orders_count": count},
+                        defaults={
+                            "waiting_for": f"FX rate {example}",
+                            "orders_count": count,
+                            # what is known so far: the orders whose rate exists
+                            "gmv_usd": Decimal(waiting[seller_id][1] or 0) / 100,
+                        },
                     )
                 CashbackMonth.objects.filter(
                     month=month, status=MonthStatus.WAITING_FX, seller_id__in=list(closing)
@@ -560,7 +565,7 @@ def _credit_batch(*, as_of: datetime, size: int, seller_ids, counts: Counter) ->
                         description=f"Order Cashback for order {order.external_id}",
                     )
                 )
-        wallet_post(postings, at=as_of)
+        wallet_post(postings)
         Accrual.objects.bulk_update(batch, ["status", "credited_amount", "resolved_at"])
     return True
 

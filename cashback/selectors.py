@@ -5,7 +5,17 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.db.models import CharField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import (
+    CharField,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -268,6 +278,7 @@ class Statement:
     pending: Decimal = Decimal("0.00")
     voided: Decimal = Decimal("0.00")
     late: Decimal = Decimal("0.00")
+    lowered: Decimal = Decimal("0.00")  # taken off credited shares for refunds since the close
     waiting_for: str = ""
 
 
@@ -285,6 +296,7 @@ def statement_of(month: CashbackMonth) -> Statement:
         pending=cents(month.pending),
         voided=cents(month.voided),
         late=cents(month.late_total),
+        lowered=cents(month.lowered),
         waiting_for=month.waiting_for,
     )
 
@@ -299,6 +311,10 @@ def cashback_months(*, seller: Seller) -> QuerySet[CashbackMonth]:
             pending=Sum("accruals__amount", filter=Q(accruals__status="pending")),
             voided=Sum("accruals__amount", filter=Q(accruals__status="voided")),
             late_total=Sum("accruals__amount", filter=Q(accruals__late=True)),
+            lowered=Sum(
+                F("accruals__amount") - F("accruals__credited_amount"),
+                filter=Q(accruals__status="credited"),
+            ),
         )
         .order_by("-month")
     )

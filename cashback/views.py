@@ -177,7 +177,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "pending": pending_accruals(seller=request.seller),
         "balance": wallet_balance(seller=request.seller),
         "entries": list(wallet_entries(seller=request.seller)[:20]),
-        "chart": gmv_chart(list(reversed(months)), list(table.tiers), progress.month),
+        "chart": gmv_chart(
+            list(reversed(months)),
+            list(table.tiers),
+            progress.month,
+            bonus=table.yearly_bonus if progress.plan == "yearly" else Decimal("0"),
+        ),
         "tiers": table.tiers,
         "yearly_bonus": table.yearly_bonus,
     }

@@ -80,7 +80,9 @@ class WalletAdmin(admin.ModelAdmin):
                     f"{entry.balance_after} USD.",
                     messages.SUCCESS,
                 )
-                return redirect(reverse("admin:wallet_wallet_change", args=[wallet.pk]))
+                if request.user.has_perm("wallet.view_wallet"):
+                    return redirect(reverse("admin:wallet_wallet_change", args=[wallet.pk]))
+                return redirect(reverse("admin:index"))
         context = {
             **self.admin_site.each_context(request),
             "title": f"Adjust the wallet of {wallet.seller}",

@@ -52,9 +52,10 @@ class WalletEntry(models.Model):
     created_at = models.DateTimeField()
 
     class Meta:
-        ordering = ["-created_at", "-pk"]
+        # The ledger's order is the order of posting.
+        ordering = ["-pk"]
         verbose_name_plural = "wallet entries"
-        indexes = [models.Index(fields=["wallet", "-created_at", "-id"], name="wallet_entry_list")]
+        indexes = [models.Index(fields=["wallet", "-id"], name="wallet_entry_list")]
         constraints = [
             models.UniqueConstraint(
                 fields=["reference"], condition=~Q(reference=""), name="wallet_entry_reference"

@@ -15,7 +15,7 @@ def wallet_balance(*, seller: Seller) -> Decimal:
 
 
 def wallet_entries(*, seller: Seller) -> QuerySet[WalletEntry]:
-    return WalletEntry.objects.filter(wallet__seller=seller).order_by("-created_at", "-pk")
+    return WalletEntry.objects.filter(wallet__seller=seller).order_by("-pk")
 
 
 def wallet_mismatches() -> list[str]:
@@ -29,7 +29,7 @@ def wallet_mismatches() -> list[str]:
                 f"wallet of seller {wallet.seller_id}: balance {wallet.balance}, entries sum to "
                 f"{total}"
             )
-        last = wallet.entries.order_by("-created_at", "-pk").first()
+        last = wallet.entries.order_by("-pk").first()
         if last is not None and last.balance_after != wallet.balance:
             problems.append(
                 f"wallet of seller {wallet.seller_id}: balance {wallet.balance}, last entry says "

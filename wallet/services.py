@@ -1,7 +1,6 @@
 """Writes of the wallet: a plain ledger. It knows nothing of the programs that post to it."""
 
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
@@ -43,11 +42,12 @@ def wallets_for(seller_ids: set[int]) -> dict[int, Wallet]:
     }
 
 
-def wallet_post(postings: list[Posting], *, at: datetime | None = None) -> list[WalletEntry]:
+def wallet_post(postings: list[Posting]) -> list[WalletEntry]:
     """Post entries to wallets in one transaction: every balance moves with its entries, and
     none goes below zero (then nothing is posted). A reference posted before makes the
-    database refuse the whole batch."""
-    at = at or timezone.now()
+    database refuse the whole batch. Entries are dated when they are posted: the ledger's
+    order is the order of posting."""
+    at = timezone.now()
     if not postings:
         return []
     with transaction.atomic():
@@ -80,9 +80,7 @@ def wallet_post(postings: list[Posting], *, at: datetime | None = None) -> list[
     return entries
 
 
-def wallet_adjust(
-    *, seller_id: int, amount: Decimal, reason: str, staff: User, at: datetime | None = None
-) -> WalletEntry:
+def wallet_adjust(*, seller_id: int, amount: Decimal, reason: str, staff: User) -> WalletEntry:
     """An admin's adjustment: any amount but zero, with a reason, naming who posted it."""
     reason = (reason or "").strip()
     if not reason:
@@ -101,7 +99,6 @@ def wallet_adjust(
                 created_by=staff,
                 reason=reason,
             )
-        ],
-        at=at,
+        ]
     )
     return entry
