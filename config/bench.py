@@ -1,0 +1,667 @@
+"""The benchmark: the project's hot paths against raw PostgreSQL doing the same work.
+
+Each scenario is timed with its baseline in the same run (a warm-up, then the median of
+several runs), and judged by the ratio, which holds where absolute times drift. The data
+set is built with set-based SQL, deterministically, for PostgreSQL only.
+"""
+
+import http.client
+import json
+import os
+import platform
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from importlib.metadata import version
+from pathlib import Path
+
+from django.db import connection, transaction
+from django.test import Client
+from django.test.utils import override_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+# Pages are rendered in this process, where collectstatic's manifest may not exist.
+IN_PROCESS = {
+    "ROOT_URLCONF": "config.bench_urls",
+    "ALLOWED_HOSTS": ["*"],
+    "STORAGES": {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    },
+}
+# The data lives in two whole months; everything is due long before the crediting instant.
+MONTHS = (date(2025, 11, 1), date(2025, 12, 1))
+CLOSE_AS_OF = datetime(2026, 1, 1, 12, tzinfo=UTC)
+CREDIT_AS_OF = datetime(2026, 3, 1, tzinfo=UTC)
+BIG_SHARE = 0.1  # of the orders, held by one seller
+
+
+@dataclass
+class Result:
+    scenario: str
+    project: float
+    baseline: float
+    unit: str  # what the numbers are: "s" (a job's time) or "ms p95" or "orders/s"
+    target: str
+    met: bool
+    ratio: float = 0.0
+    detail: dict = field(default_factory=dict)
+
+
+def median_time(run: Callable[[], None], *, runs: int, reset: Callable[[], None] | None = None):
+    """A warm-up, then the median of `runs` timed runs; `reset` puts the data back between."""
+    times = []
+    for n in range(runs + 1):
+        if reset:
+            reset()
+        started = time.perf_counter()
+        run()
+        if n:  # the first run warms caches and connections up
+            times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def p95_ms(request: Callable[[], None], *, count: int) -> float:
+    request()  # warm-up
+    samples = []
+    for _ in range(count):
+        started = time.perf_counter()
+        request()
+        samples.append((time.perf_counter() - started) * 1000)
+    samples.sort()
+    return samples[max(0, int(len(samples) * 0.95) - 1)]
+
+
+def sql(statement: str, params=None) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params or {})
+
+
+def scalar(statement: str, params=None):
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params or {})
+        return cursor.fetchone()[0]
+
+
+class Bench:
+    def __init__(self, *, sellers: int, orders: int, runs: int, out, progress: bool = True):
+        if connection.vendor != "postgresql":
+            raise RuntimeError("The benchmark measures against PostgreSQL: set DATABASE_URL.")
+        if sellers < 2:
+            raise RuntimeError("The benchmark needs at least 2 sellers.")
+        self.sellers, self.orders, self.runs, self.out = sellers, orders, runs, out
+        self.progress = progress
+        self.results: list[Result] = []
+
+    def say(self, text: str) -> None:
+        self.out.write(text)
+
+    def step(self, done: int, total: int, label: str) -> None:
+        if self.progress:
+            filled = int(30 * done / total)
+            self.out.write(
+                f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{total} {label}", ending=""
+            )
+            if done == total:
+                self.out.write("")
+
+    # The data set ------------------------------------------------------------------------
+
+    def build(self) -> None:
+        """Sellers (a third yearly), two months of delivered orders (one seller holding a
+        tenth), EUR orders with their FX rates, the big seller in the Bonus Cashback Program
+        with its voucher orders charged and settled."""
+        from cashback.models import Campaign
+        from cashback.services import Actor, campaign_create, registration_create
+        from fees.services import settle_fees
+        from sellers.models import Seller, User
+
+        steps = 7
+        self.step(0, steps, "clearing")
+        sql(
+            "TRUNCATE orders_order, orders_orderitem, orders_orderevent, fees_feeentry, "
+            "fees_settledrecord, fees_settledrecordline, cashback_accrual, "
+            "cashback_cashbackmonth, wallet_walletentry, wallet_wallet, cashback_fxrate, "
+            "core_jobrun RESTART IDENTITY CASCADE"
+        )
+        sql(
+            "DELETE FROM sellers_apikey WHERE seller_id IN "
+            "(SELECT id FROM sellers_seller WHERE slug LIKE 'bench-%%')"
+        )
+        self.step(1, steps, "sellers")
+        sql(
+            "INSERT INTO sellers_seller (name, slug, created_at) "
+            "SELECT 'Bench shop ' || g, 'bench-' || g, now() "
+            "FROM generate_series(1, %(n)s) g ON CONFLICT (slug) DO NOTHING",
+            {"n": self.sellers},
+        )
+        sql(
+            "INSERT INTO sellers_planchange (seller_id, plan, effective_at, reason, created_at) "
+            "SELECT s.id, CASE WHEN s.id %% 3 = 0 THEN 'yearly' ELSE 'monthly' END, "
+            "'2020-01-01', 'bench', now() FROM sellers_seller s WHERE s.slug LIKE 'bench-%%' "
+            "AND NOT EXISTS (SELECT 1 FROM sellers_planchange p WHERE p.seller_id = s.id)"
+        )
+        self.big = Seller.objects.get(slug="bench-1")
+        self.step(2, steps, "orders")
+        start = datetime.combine(MONTHS[0], datetime.min.time(), UTC) + timedelta(hours=12)
+        span = int(
+            (
+                datetime.combine(MONTHS[1], datetime.min.time(), UTC) + timedelta(days=27) - start
+            ).total_seconds()
+        )
+        big = int(self.orders * BIG_SHARE)
+        sql(
+            """
+            WITH s AS (SELECT array_agg(id ORDER BY id) AS ids FROM sellers_seller
+                       WHERE slug LIKE 'bench-%%' AND id <= (SELECT max(id) FROM sellers_seller))
+            INSERT INTO orders_order
+              (seller_id, external_id, placed_at, currency, net_product_price,
+               seller_funded_discount, bonus_cashback_voucher, campaign_slug,
+               fulfillment_channel, tracking_number, status, paid_at, shipped_at, delivered_at,
+               refunded_amount, created_at, updated_at)
+            SELECT CASE WHEN g <= %(big)s THEN s.ids[1]
+                        ELSE s.ids[2 + (g %% (array_length(s.ids, 1) - 1))] END,
+                   'B-' || g, t,
+                   CASE WHEN g %% 10 = 0 THEN 'EUR' ELSE 'USD' END,
+                   round((10 + (g * 7919 %% 40000) / 100.0)::numeric, 2), 0,
+                   g %% 2 = 0, '',
+                   CASE WHEN g %% 5 = 0 THEN 'seller' ELSE 'order_center' END,
+                   'T' || g, 'delivered', t + interval '1 hour', t + interval '1 day',
+                   t + interval '2 days', 0, now(), now()
+            FROM generate_series(1, %(orders)s) g CROSS JOIN s,
+                 LATERAL (SELECT %(start)s::timestamptz
+                                 + ((g::bigint * 104729) %% %(span)s) * interval '1 second'
+                          AS t) x
+            """,
+            {"big": big, "orders": self.orders, "start": start, "span": span},
+        )
+        self.step(3, steps, "FX rates")
+        sql(
+            "INSERT INTO cashback_fxrate (currency, date, rate_to_usd, created_at) "
+            "SELECT 'EUR', d::date, 1.08 + (extract(day from d) / 1000), now() "
+            "FROM generate_series(%(a)s::date - 5, %(b)s::date + 40, interval '1 day') d",
+            {"a": MONTHS[0], "b": MONTHS[1]},
+        )
+        self.step(4, steps, "campaign")
+        campaign = Campaign.objects.filter(slug="bench-bonus").first() or campaign_create(
+            slug="bench-bonus",
+            name="Bench Bonus Cashback",
+            fee_rate="3",
+            terms="Bench terms.",
+            registration_opens_at=datetime(2020, 1, 1, tzinfo=UTC),
+            now=datetime(2020, 1, 1, tzinfo=UTC),
+        )
+        user = User.objects.filter(username="bench-owner").first() or User.objects.create_user(
+            username="bench-owner", password="bench-owner", seller=self.big
+        )
+        self.user = user
+        if not self.big.registrations.exists():
+            registration_create(
+                seller=self.big,
+                campaign=campaign,
+                agree_to_terms=True,
+                actor=Actor.seller_user(user),
+                now=datetime(2020, 1, 2, tzinfo=UTC),
+            )
+        self.step(5, steps, "fees")
+        sql(
+            "INSERT INTO orders_orderevent (order_id, event_id, type, occurred_at, amount, "
+            "payload, received_at) SELECT id, '', 'delivered', delivered_at, NULL, '{}', now() "
+            "FROM orders_order WHERE seller_id = %(big)s AND bonus_cashback_voucher",
+            {"big": self.big.pk},
+        )
+        registration = self.big.registrations.get()
+        sql(
+            """INSERT INTO fees_feeentry (seller_id, order_id, order_event_id, kind, amount,
+                   currency, campaign_id, registration_id, rate, fee_base, refunded_base,
+                   completes_return, occurred_at, created_at)
+               SELECT o.seller_id, o.id, e.id, 'charge',
+                      round((o.net_product_price - o.seller_funded_discount) * 0.03, 2),
+                      o.currency, %(campaign)s, %(registration)s, 3,
+                      o.net_product_price - o.seller_funded_discount, NULL, FALSE,
+                      e.occurred_at, now()
+               FROM orders_orderevent e JOIN orders_order o ON o.id = e.order_id
+               WHERE e.type = 'delivered' AND o.seller_id = %(big)s""",
+            {"campaign": campaign.pk, "registration": registration.pk, "big": self.big.pk},
+        )
+        settle_fees(as_of=CLOSE_AS_OF, seller_ids=[self.big.pk])
+        self.step(6, steps, "statistics")
+        sql("ANALYZE")
+        self.step(7, steps, "ready")
+
+    # Scenarios -----------------------------------------------------------------------------
+
+    def reset_close(self) -> None:
+        sql("TRUNCATE cashback_accrual, cashback_cashbackmonth RESTART IDENTITY CASCADE")
+
+    def scenario_close(self) -> None:
+        from cashback.order_cashback import close_months
+
+        project = median_time(
+            lambda: close_months(as_of=CLOSE_AS_OF), runs=self.runs, reset=self.reset_close
+        )
+        baseline = median_time(self.baseline_close, runs=self.runs, reset=self.reset_baseline)
+        self.record(
+            "month close", project, baseline, "s", "<= 2 x baseline", lambda r: r.ratio <= 2.0
+        )
+        self.reset_close()
+        close_months(as_of=CLOSE_AS_OF)  # for crediting
+
+    def reset_baseline(self) -> None:
+        sql("DROP TABLE IF EXISTS bench_shares")
+
+    def baseline_close(self) -> None:
+        """One statement: every counting order's GMV, each seller-month's total at its tier,
+        the shares split by largest remainder, written to a table."""
+        sql(
+            """
+            CREATE UNLOGGED TABLE bench_shares AS
+            WITH o AS (
+                SELECT o.id, o.seller_id, date_trunc('month', o.delivered_at) AS month,
+                       (CAST(ROUND((o.net_product_price - o.seller_funded_discount
+                                    - o.refunded_amount) * 100) AS BIGINT)
+                        * CASE WHEN o.currency = 'USD' THEN 100000000
+                               ELSE CAST(ROUND(fx.rate_to_usd * 100000000) AS BIGINT) END
+                        + 50000000) / 100000000 AS gmv
+                FROM orders_order o
+                LEFT JOIN cashback_fxrate fx
+                       ON fx.currency = o.currency AND fx.date = o.delivered_at::date
+                WHERE o.fulfillment_channel = 'order_center' AND o.status = 'delivered'
+                  AND o.tracking_number <> '' AND o.delivered_at < %(end)s
+            ),
+            m AS (
+                SELECT seller_id, month, SUM(gmv) AS gmv,
+                       CASE WHEN SUM(gmv) >= 1000000 THEN 2 WHEN SUM(gmv) >= 300000 THEN 1
+                            WHEN SUM(gmv) >= 100000 THEN 0.5 ELSE 0 END AS rate
+                FROM o GROUP BY seller_id, month
+            ),
+            t AS (SELECT *, CAST(ROUND(gmv * rate / 100) AS BIGINT) AS total FROM m),
+            s AS (
+                SELECT o.id, o.seller_id, o.gmv, t.total, t.gmv AS month_gmv,
+                       CASE WHEN t.gmv = 0 THEN 0 ELSE o.gmv * t.total / t.gmv END AS fl,
+                       CASE WHEN t.gmv = 0 THEN 0 ELSE (o.gmv * t.total) %% t.gmv END AS rem
+                FROM o JOIN t USING (seller_id, month)
+            ),
+            r AS (
+                SELECT s.*, ROW_NUMBER() OVER (PARTITION BY seller_id ORDER BY rem DESC, id)
+                           AS place,
+                       total - CAST(SUM(fl) OVER (PARTITION BY seller_id) AS BIGINT) AS leftover
+                FROM s
+            )
+            SELECT id, seller_id, gmv, fl + CASE WHEN place <= leftover THEN 1 ELSE 0 END AS cents
+            FROM r
+            """,
+            {"end": datetime.combine(MONTHS[1], datetime.min.time(), UTC) + timedelta(days=31)},
+        )
+
+    def reset_credit(self) -> None:
+        sql("TRUNCATE wallet_walletentry, wallet_wallet RESTART IDENTITY CASCADE")
+        sql(
+            "UPDATE cashback_accrual SET status = 'pending', credited_amount = NULL, "
+            "resolved_at = NULL"
+        )
+
+    def scenario_credit(self) -> None:
+        from cashback.order_cashback import credit_cashback
+
+        accruals = scalar("SELECT count(*) FROM cashback_accrual")
+        project = median_time(
+            lambda: credit_cashback(as_of=CREDIT_AS_OF), runs=self.runs, reset=self.reset_credit
+        )
+        baseline = median_time(self.baseline_credit, runs=self.runs, reset=self.reset_credit)
+        rate = accruals / project if project else 0
+        self.record(
+            "crediting",
+            project,
+            baseline,
+            "s",
+            "<= 1.5 x baseline, >= 30,000 accruals/s",
+            lambda r: r.ratio <= 1.5 and rate >= 30000,
+            detail={"accruals": accruals, "accruals_per_s": round(rate)},
+        )
+        self.reset_credit()
+        credit_cashback(as_of=CREDIT_AS_OF)  # leave the data consistent for reconcile
+
+    def baseline_credit(self) -> None:
+        """The same work as set-based SQL: mark the due accruals credited, write one wallet
+        entry each with its running balance, and the wallets' balances."""
+        with transaction.atomic():
+            sql(
+                "INSERT INTO wallet_wallet (seller_id, currency, balance, updated_at) "
+                "SELECT DISTINCT seller_id, 'USD', 0, now() FROM cashback_accrual "
+                "ON CONFLICT (seller_id) DO NOTHING"
+            )
+            sql(
+                """WITH due AS (
+                       UPDATE cashback_accrual a SET status = 'credited',
+                              credited_amount = a.amount, resolved_at = now()
+                       WHERE a.status = 'pending' AND a.due_at <= %(as_of)s
+                       RETURNING a.id, a.seller_id, a.amount)
+                   INSERT INTO wallet_walletentry (wallet_id, kind, amount, balance_after,
+                          reference, description, reason, created_at)
+                   SELECT w.id, 'cashback', due.amount,
+                          SUM(due.amount) OVER (PARTITION BY w.id ORDER BY due.id),
+                          'cashback-accrual:' || due.id, '', '', now()
+                   FROM due JOIN wallet_wallet w ON w.seller_id = due.seller_id
+                   WHERE due.amount > 0""",
+                {"as_of": CREDIT_AS_OF},
+            )
+            sql(
+                "UPDATE wallet_wallet w SET balance = e.total FROM (SELECT wallet_id, "
+                "SUM(amount) AS total FROM wallet_walletentry GROUP BY wallet_id) e "
+                "WHERE e.wallet_id = w.id"
+            )
+
+    def scenario_pages(self) -> None:
+        from django.urls import reverse
+
+        from fees.models import SettledRecord
+
+        client = Client()
+        client.force_login(self.user)
+        deep = self.deep_cursor()
+        record = SettledRecord.objects.filter(seller=self.big).order_by("-orders_count").first()
+        pages = {
+            "orders, first page": reverse("seller:orders"),
+            "orders, deep page": f"{reverse('seller:orders')}?cursor={deep}",
+            "settled record details": reverse("seller:settled-record", args=[record.pk]),
+            "Order Cashback Dashboard": reverse("seller:order-cashback"),
+        }
+        count = max(20, self.runs * 10)
+        with override_settings(**IN_PROCESS):
+            baseline = p95_ms(lambda: client.get("/bench/trivial/"), count=count)
+            for name, url in pages.items():
+                project = p95_ms(lambda url=url: client.get(url), count=count)
+                self.record(
+                    f"page: {name}",
+                    project,
+                    baseline,
+                    "ms p95",
+                    "<= baseline + 20 ms",
+                    lambda r: r.project <= r.baseline + 20,
+                    detail={"lines": record.orders_count} if "settled" in name else {},
+                )
+
+    def deep_cursor(self) -> str:
+        from orders.models import Order
+        from orders.selectors import encode_cursor
+
+        order = Order.objects.filter(seller=self.big).order_by("-placed_at", "-pk")[
+            int(self.orders * BIG_SHARE * 0.9)
+        ]
+        return encode_cursor(order)
+
+    def scenario_single(self) -> None:
+        from sellers.services import api_key_create
+
+        _, key = api_key_create(seller=self.big, name="bench")
+        client = Client(HTTP_AUTHORIZATION=f"Bearer {key}")
+        counter = iter(range(10**9))
+        now = datetime.now(UTC) - timedelta(days=1)
+
+        def create_and_deliver():
+            n = next(counter)
+            body = {
+                "external_id": f"S-{n}",
+                "placed_at": now.isoformat(),
+                "currency": "USD",
+                "net_product_price": "25.00",
+                "fulfillment_channel": "order_center",
+                "bonus_cashback_voucher": True,
+                "status": "shipped",
+                "paid_at": now.isoformat(),
+                "shipped_at": now.isoformat(),
+                "tracking_number": f"S{n}",
+            }
+            client.post("/api/v1/orders/", body, content_type="application/json")
+            client.post(
+                f"/api/v1/orders/S-{n}/events/",
+                {"type": "delivered", "occurred_at": now.isoformat(), "event_id": f"d{n}"},
+                content_type="application/json",
+            )
+
+        count = max(20, self.runs * 20)
+        with override_settings(**IN_PROCESS):
+            baseline = p95_ms(lambda: client.get("/bench/json/"), count=count)
+            project = p95_ms(create_and_deliver, count=count)
+        self.record(
+            "single order (create + event)",
+            project,
+            baseline,
+            "ms p95",
+            "<= 15 ms",
+            lambda r: r.project <= 15,
+        )
+
+    def scenario_bulk(self) -> None:
+        """1,000 delivered orders a request through gunicorn, against COPY of the same rows."""
+        from sellers.services import api_key_create
+
+        _, key = api_key_create(seller=self.big, name="bench-bulk")
+        requests = max(3, self.runs * 2)
+        batches = [self.bulk_batch(r) for r in range(requests)]
+        port = _free_port()
+        env = {
+            **os.environ,
+            "DEBUG": "false",
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "DATABASE_URL": _database_url(),
+        }
+        server = subprocess.Popen(
+            [
+                str(Path(sys.executable).with_name("gunicorn")),
+                "config.wsgi",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(os.cpu_count() or 2),
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
+        )
+        try:
+            _wait_for_port(port)
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+            conn.request("GET", "/healthz")
+            conn.getresponse().read()
+            started = time.perf_counter()
+            for batch in batches:
+                conn.request(
+                    "POST",
+                    "/api/v1/orders/bulk/",
+                    body=json.dumps({"orders": batch}),
+                    headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+                )
+                answer = conn.getresponse()
+                results = json.loads(answer.read())["results"]
+                if answer.status != 200 or {r["result"] for r in results} != {"created"}:
+                    raise RuntimeError(f"bulk ingestion refused orders: {results[:2]}")
+            elapsed = time.perf_counter() - started
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
+        project_rate = requests * 1000 / elapsed
+        copy_rate = self.copy_rate(batches)
+        self.record(
+            "bulk ingestion",
+            project_rate,
+            copy_rate,
+            "orders/s",
+            ">= 15,000 orders/s and >= 0.25 x COPY",
+            lambda r: r.project >= 15000 and r.project >= 0.25 * r.baseline,
+            detail={"requests": requests},
+        )
+
+    def bulk_batch(self, n: int) -> list[dict]:
+        t = datetime.now(UTC) - timedelta(days=2)
+        at = t.isoformat()
+        return [
+            {
+                "external_id": f"BULK-{n}-{i}",
+                "placed_at": at,
+                "currency": "USD",
+                "net_product_price": f"{10 + i % 500}.00",
+                "fulfillment_channel": "order_center",
+                "bonus_cashback_voucher": i % 2 == 0,
+                "status": "delivered",
+                "paid_at": at,
+                "shipped_at": at,
+                "delivered_at": at,
+                "tracking_number": f"T{i}",
+            }
+            for i in range(1000)
+        ]
+
+    def copy_rate(self, batches: list[list[dict]]) -> float:
+        """COPY the same rows into the same table, then take them out again."""
+        columns = (
+            "seller_id",
+            "external_id",
+            "placed_at",
+            "currency",
+            "net_product_price",
+            "seller_funded_discount",
+            "bonus_cashback_voucher",
+            "campaign_slug",
+            "fulfillment_channel",
+            "tracking_number",
+            "status",
+            "paid_at",
+            "shipped_at",
+            "delivered_at",
+            "refunded_amount",
+            "created_at",
+            "updated_at",
+        )
+        now = datetime.now(UTC)
+        rows = [
+            (
+                self.big.pk,
+                "COPY-" + o["external_id"],
+                o["placed_at"],
+                o["currency"],
+                o["net_product_price"],
+                "0",
+                o["bonus_cashback_voucher"],
+                "",
+                o["fulfillment_channel"],
+                o["tracking_number"],
+                o["status"],
+                o["paid_at"],
+                o["shipped_at"],
+                o["delivered_at"],
+                "0",
+                now,
+                now,
+            )
+            for batch in batches
+            for o in batch
+        ]
+        with connection.cursor() as cursor:
+            raw = cursor.cursor  # psycopg's own cursor
+            started = time.perf_counter()
+            with raw.copy(f"COPY orders_order ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            elapsed = time.perf_counter() - started
+            cursor.execute("DELETE FROM orders_order WHERE external_id LIKE 'COPY-%%'")
+        return len(rows) / elapsed
+
+    def record(self, scenario, project, baseline, unit, target, judge, detail=None) -> None:
+        result = Result(
+            scenario,
+            round(project, 4),
+            round(baseline, 4),
+            unit,
+            target,
+            False,
+            detail=detail or {},
+        )
+        if unit == "orders/s":
+            result.ratio = round(project / baseline, 3) if baseline else 0.0
+        else:
+            result.ratio = round(project / baseline, 3) if baseline else 0.0
+        result.met = bool(judge(result))
+        self.results.append(result)
+        mark = "met" if result.met else "NOT met"
+        self.say(
+            f"  {scenario}: {project:.3f} vs {baseline:.3f} {unit} "
+            f"(x{result.ratio}) -> {target}: {mark}"
+        )
+
+    # After the timings -------------------------------------------------------------------
+
+    def verify(self) -> dict:
+        from io import StringIO
+
+        from django.core.management import CommandError, call_command
+
+        problems = StringIO()
+        try:
+            call_command("reconcile", stdout=StringIO(), stderr=problems)
+            consistent = True
+        except CommandError:
+            consistent = False
+        counts = {
+            table: scalar(f"SELECT count(*) FROM {table}")
+            for table in (
+                "orders_order",
+                "cashback_accrual",
+                "cashback_cashbackmonth",
+                "wallet_walletentry",
+                "fees_feeentry",
+                "fees_settledrecordline",
+            )
+        }
+        return {"reconcile": consistent, "problems": problems.getvalue()[-4000:], "rows": counts}
+
+    def report(self) -> dict:
+        return {
+            "scale": {"sellers": self.sellers, "orders": self.orders, "runs": self.runs},
+            "machine": {
+                "cores": os.cpu_count(),
+                "python": platform.python_version(),
+                "postgresql": scalar("SHOW server_version"),
+                "platform": platform.platform(),
+            },
+            "versions": {
+                p: version(p)
+                for p in ("django", "djangorestframework", "celery", "psycopg", "gunicorn")
+            },
+            "results": [asdict(r) for r in self.results],
+        }
+
+
+def _database_url() -> str:
+    """The URL of the database this process uses (the bench's own), for a subprocess."""
+    s = connection.settings_dict
+    password = f":{s['PASSWORD']}" if s.get("PASSWORD") else ""
+    return (
+        f"postgres://{s.get('USER') or ''}{password}@{s.get('HOST') or '127.0.0.1'}:"
+        f"{s.get('PORT') or 5432}/{s['NAME']}"
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for_port(port: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"gunicorn did not listen on {port} within {timeout}s")

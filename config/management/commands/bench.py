@@ -1,0 +1,85 @@
+import json
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
+
+from config.bench import Bench
+
+SCENARIOS = ("close", "credit", "pages", "single", "bulk")
+
+
+class Command(BaseCommand):
+    help = (
+        "Time the hot paths against raw PostgreSQL in a database of the benchmark's own "
+        "(<name>_bench, created, migrated and dropped; your data is never touched)."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--sellers", type=int, default=10_000)
+        parser.add_argument("--orders", type=int, default=1_000_000)
+        parser.add_argument("--runs", type=int, default=3, help="Timed runs after a warm-up.")
+        parser.add_argument("--json", metavar="FILE", help="Write the results here.")
+        parser.add_argument(
+            "--scenarios", default=",".join(SCENARIOS), help=f"Of {', '.join(SCENARIOS)}."
+        )
+        parser.add_argument("--keep", action="store_true", help="Keep the bench database.")
+        parser.add_argument("--no-progress", action="store_true")
+
+    def handle(self, *args, **options) -> None:
+        if connection.vendor != "postgresql":
+            raise CommandError("The benchmark measures against PostgreSQL: set DATABASE_URL.")
+        chosen = [s.strip() for s in options["scenarios"].split(",") if s.strip()]
+        unknown = set(chosen) - set(SCENARIOS)
+        if unknown:
+            raise CommandError(f"Unknown scenarios: {', '.join(sorted(unknown))}.")
+        if "credit" in chosen and "close" not in chosen:
+            chosen.insert(0, "close")  # crediting needs closed months
+        original = connection.settings_dict["NAME"]
+        connection.settings_dict.setdefault("TEST", {})["NAME"] = f"{original}_bench"
+        connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=options["keep"])
+        try:
+            bench = Bench(
+                sellers=options["sellers"],
+                orders=options["orders"],
+                runs=options["runs"],
+                out=self.stdout,
+                progress=not options["no_progress"],
+            )
+            self.stdout.write(
+                f"Building {options['sellers']:,} sellers and {options['orders']:,} orders ..."
+            )
+            bench.build()
+            for name in chosen:
+                self.stdout.write(f"Timing {name} ...")
+                getattr(bench, f"scenario_{name}")()
+            report = bench.report()
+            report["verification"] = bench.verify()
+        finally:
+            if not options["keep"]:
+                connection.creation.destroy_test_db(original, verbosity=0)
+        self.table(report)
+        if options["json"]:
+            Path(options["json"]).write_text(json.dumps(report, indent=2, default=str))
+            self.stdout.write(f"Wrote {options['json']}.")
+        if not report["verification"]["reconcile"]:
+            raise CommandError(
+                "reconcile found mismatches after the timings:\n"
+                + report["verification"]["problems"]
+            )
+
+    def table(self, report: dict) -> None:
+        self.stdout.write("")
+        self.stdout.write(
+            f"{'scenario':34} {'project':>12} {'baseline':>12} {'ratio':>7}  {'target':40} met"
+        )
+        for r in report["results"]:
+            self.stdout.write(
+                f"{r['scenario']:34} {r['project']:>12.3f} {r['baseline']:>12.3f} "
+                f"{r['ratio']:>7.2f}  {r['target']:40} {'yes' if r['met'] else 'NO'}"
+            )
+        v = report["verification"]
+        self.stdout.write(
+            f"reconcile: {'clean' if v['reconcile'] else 'MISMATCHES'}; rows: "
+            + ", ".join(f"{k} {n:,}" for k, n in v["rows"].items())
+        )

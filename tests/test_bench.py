@@ -1,0 +1,60 @@
+"""The benchmark at a tiny scale, for correctness only: it runs every scenario, writes its
+report, and leaves the money consistent. Its timings are not judged here."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.processes import ROOT
+
+pytestmark = pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+    reason="the benchmark measures against PostgreSQL (DATABASE_URL)",
+)
+
+
+def test_bench_runs_every_scenario_and_stays_consistent(tmp_path):
+    report_file = tmp_path / "bench.json"
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "bench",
+            "--sellers",
+            "5",
+            "--orders",
+            "2000",
+            "--runs",
+            "1",
+            "--no-progress",
+            "--json",
+            str(report_file),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    report = json.loads(report_file.read_text())
+    scenarios = {r["scenario"] for r in report["results"]}
+    assert {
+        "month close",
+        "crediting",
+        "bulk ingestion",
+        "single order (create + event)",
+        "page: orders, deep page",
+        "page: settled record details",
+    } <= scenarios
+    for r in report["results"]:
+        assert r["project"] > 0 and r["baseline"] > 0 and isinstance(r["met"], bool)
+    assert report["machine"]["cores"] >= 1 and "django" in report["versions"]
+    assert report["verification"]["reconcile"] is True
+    rows = report["verification"]["rows"]
+    assert rows["orders_order"] >= 2000 and rows["cashback_accrual"] > 0
+    assert rows["wallet_walletentry"] > 0  # crediting really credited
