@@ -24,10 +24,12 @@ from cashback.services import (
     TRANSITIONS,
     Action,
     Actor,
+    CampaignError,
     RegistrationError,
     campaign_add_rate,
     campaign_save,
     registration_transition,
+    validate_rate_start,
 )
 from core.currencies import is_currency
 from core.dates import month_start
@@ -40,6 +42,16 @@ class CampaignRateForm(forms.ModelForm):
             return parse_rate(self.cleaned_data["rate"])
         except ValueError as exc:
             raise forms.ValidationError(str(exc)) from exc
+
+    def clean_effective_from(self):
+        effective_from = self.cleaned_data["effective_from"]
+        # A new campaign's first rate starts at its opening; later rates from now on.
+        if self.instance.pk is None and self.instance.campaign_id is not None:
+            try:
+                validate_rate_start(effective_from)
+            except CampaignError as exc:
+                raise forms.ValidationError(str(exc)) from exc
+        return effective_from
 
 
 class CampaignRateInline(admin.TabularInline):
@@ -129,6 +141,7 @@ class CampaignAdmin(admin.ModelAdmin):
                 rate=rate.rate,
                 effective_from=rate.effective_from,
                 created_by=request.user,
+                first=not change,
             )
 
     def has_delete_permission(self, request, obj=None) -> bool:

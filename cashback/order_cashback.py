@@ -23,7 +23,7 @@ from itertools import pairwise
 from pathlib import Path
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Min, Q
+from django.db.models import Min, Q, Sum
 from django.utils import timezone
 
 from cashback.models import (
@@ -321,7 +321,28 @@ def close_months(
     return counts
 
 
+class _MonthMoved(Exception):
+    """An order of the month changed between reading its total and writing its shares."""
+
+
+CLOSE_ATTEMPTS = 5
+
+
 def _close_month(month: date, *, seller_ids, as_of: datetime, counts: Counter) -> None:
+    # The total and the shares are two statements; an order returned or arriving between
+    # them would share a total that was not its own. The shares are checked against the
+    # GMV the total came from, and the month is done again if they differ.
+    for attempt in range(1, CLOSE_ATTEMPTS + 1):
+        try:
+            _close_month_once(month, seller_ids=seller_ids, counts=counts)
+            return
+        except _MonthMoved:
+            counts["close_retries"] += 1
+            if attempt == CLOSE_ATTEMPTS:
+                raise
+
+
+def _close_month_once(month: date, *, seller_ids, counts: Counter) -> None:
     params = _params(month, seller_ids)
     now = timezone.now()
     params["now"] = _instant(now)
@@ -388,6 +409,7 @@ def _close_month(month: date, *, seller_ids, as_of: datetime, counts: Counter) -
                 ).delete()
                 CashbackMonth.objects.bulk_create(rows)
                 created = _insert_shares(params, seller_ids)
+                _check_shares(month, now)
                 late = _insert_late_additions(params, seller_ids, closed_before)
         except IntegrityError:
             # Another run closed these months a moment ago: its result stands.
@@ -397,6 +419,15 @@ def _close_month(month: date, *, seller_ids, as_of: datetime, counts: Counter) -
     counts["months_closed"] += len(rows)
     counts["accruals"] += created
     counts["late_accruals"] += late
+
+
+def _check_shares(month: date, closed_at: datetime) -> None:
+    """Each month just closed shares exactly the GMV its total was computed on."""
+    for closed in CashbackMonth.objects.filter(month=month, closed_at=closed_at).annotate(
+        accrued=Sum("accruals__gmv_usd")
+    ):
+        if cents(closed.accrued) != closed.gmv_usd:
+            raise _MonthMoved
 
 
 def _insert_shares(params: dict, seller_ids) -> int:
@@ -410,6 +441,7 @@ def _insert_shares(params: dict, seller_ids) -> int:
                 SELECT o.id AS order_id, o.seller_id, o.delivered_at, o.refunded_amount,
                        {_sql_gmv_cents()} AS gmv_cents
                 {_sql_counting_orders(_seller_filter("o.seller_id", seller_ids))}
+                  AND (o.currency = %(usd)s OR fx.id IS NOT NULL)
             ),
             closing AS (
                 SELECT id AS month_id, seller_id,
@@ -491,12 +523,19 @@ def _insert_late_additions(params: dict, seller_ids, closed_before: set[int]) ->
 
 
 def sellers_to_close(*, as_of: datetime) -> list[int]:
-    return sorted(
-        Order.objects.filter(COUNTING, accrual__isnull=True, delivered_at__lt=month_start(as_of))
+    """Sellers with counting orders of ended months not accrued yet, or a month waiting for
+    an FX rate."""
+    current = month_start(as_of)
+    with_orders = (
+        Order.objects.filter(COUNTING, accrual__isnull=True, delivered_at__lt=current)
         .order_by()  # no default ordering in the DISTINCT: one row a seller
         .values_list("seller_id", flat=True)
         .distinct()
     )
+    waiting = CashbackMonth.objects.filter(
+        status=MonthStatus.WAITING_FX, month__lt=current.date()
+    ).values_list("seller_id", flat=True)
+    return sorted(set(with_orders) | set(waiting))
 
 
 # Crediting ----------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Writes of the Bonus Cashback Program: campaigns, their rates and terms, registrations."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, models, transaction
@@ -269,18 +269,37 @@ def campaign_save(*, campaign: Campaign) -> Campaign:
     return campaign
 
 
+def validate_rate_start(effective_from: datetime, *, now: datetime | None = None) -> None:
+    """A new rate takes effect from now on: an earlier start would change the fee of orders
+    placed before it, and a change never rewrites past fees."""
+    now = now or timezone.now()
+    if effective_from < now - RATE_START_SKEW:
+        raise CampaignError(
+            "A new rate takes effect from now on: past orders keep the rate of their time."
+        )
+
+
+# Room for the seconds between opening the form and saving it.
+RATE_START_SKEW = timedelta(minutes=10)
+
+
 def campaign_add_rate(
     *,
     campaign: Campaign,
     rate: Decimal | str,
     effective_from: datetime,
     created_by: User | None = None,
+    now: datetime | None = None,
+    first: bool = False,
 ) -> CampaignRate:
-    """Add a service fee rate from an instant on. Past fees keep the rate of their time."""
+    """Add a service fee rate from an instant on (now or later; a new campaign's first rate
+    from its opening). Past fees keep the rate of their time."""
     try:
         rate = parse_rate(rate)
     except ValueError as exc:
         raise CampaignError(str(exc)) from exc
+    if not first:
+        validate_rate_start(effective_from, now=now)
     if CampaignRate.objects.filter(campaign=campaign, effective_from=effective_from).exists():
         raise CampaignError("A rate already takes effect at that instant; pick another.")
     return CampaignRate.objects.create(
@@ -324,5 +343,7 @@ def campaign_create(
             registration_closes_at=registration_closes_at,
         )
     )
-    campaign_add_rate(campaign=campaign, rate=fee_rate, effective_from=opens, created_by=created_by)
+    campaign_add_rate(
+        campaign=campaign, rate=fee_rate, effective_from=opens, created_by=created_by, first=True
+    )
     return campaign

@@ -213,7 +213,7 @@ class TestCampaign:
     def test_a_rate_change_never_rewrites_the_past(self, campaign):
         first_rate_from = campaign.registration_opens_at
         change = first_rate_from + timedelta(days=100)
-        campaign_add_rate(campaign=campaign, rate="2.5", effective_from=change)
+        campaign_add_rate(campaign=campaign, rate="2.5", effective_from=change, now=change)
         assert campaign_rate_at(campaign=campaign, at=change - timedelta(seconds=1)) == Decimal("3")
         assert campaign_rate_at(campaign=campaign, at=change) == Decimal("2.5")
         assert campaign_rate_at(campaign=campaign, at=first_rate_from - timedelta(days=9)) == 3
@@ -235,8 +235,20 @@ class TestCampaign:
     def test_two_rates_at_one_instant_are_refused(self, campaign):
         with pytest.raises(CampaignError, match="already takes effect"):
             campaign_add_rate(
-                campaign=campaign, rate="4", effective_from=campaign.registration_opens_at
+                campaign=campaign,
+                rate="4",
+                effective_from=campaign.registration_opens_at,
+                now=campaign.registration_opens_at,
             )
+
+    def test_a_new_rate_never_takes_effect_in_the_past(self, campaign):
+        with pytest.raises(CampaignError, match="from now on"):
+            campaign_add_rate(
+                campaign=campaign, rate="5", effective_from=timezone.now() - timedelta(days=1)
+            )
+        assert campaign.rates.count() == 1
+        campaign_add_rate(campaign=campaign, rate="5", effective_from=timezone.now())
+        assert campaign.rates.count() == 2
 
     def test_the_window_closes_after_it_opens(self):
         now = timezone.now()

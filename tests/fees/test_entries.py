@@ -111,7 +111,9 @@ class TestEligibility:
         ]
 
     def test_the_rate_in_force_when_it_was_placed(self, seller, registered, campaign):
-        campaign_add_rate(campaign=campaign, rate="5", effective_from=T0 + timedelta(hours=1))
+        campaign_add_rate(
+            campaign=campaign, rate="5", effective_from=T0 + timedelta(hours=1), now=T0
+        )
         assert entries(deliver(seller, external_id="OLD")) == [("charge", D("3.00"))]
         later = T0 + timedelta(hours=2)
         assert entries(deliver(seller, external_id="NEW", placed_at=later, paid_at=later)) == [

@@ -305,7 +305,12 @@ class TestDetail:
     def test_a_rate_with_decimals_is_written_as_the_seller_knows_it(
         self, seller, seller_client, registered, campaign
     ):
-        campaign_add_rate(campaign=campaign, rate="1.5", effective_from=T0 - timedelta(days=1))
+        campaign_add_rate(
+            campaign=campaign,
+            rate="1.5",
+            effective_from=T0 - timedelta(days=1),
+            now=T0 - timedelta(days=1),
+        )
         create(seller, order_input(external_id="A-1"))  # 1.5 % of 100.00 = 1.50
         settle_fees(as_of=SETTLE_AS_OF)
         record = SettledRecord.objects.get(seller=seller)
