@@ -411,14 +411,30 @@ def _close_month_once(month: date, *, seller_ids, counts: Counter) -> None:
                 created = _insert_shares(params, seller_ids)
                 _check_shares(month, now)
                 late = _insert_late_additions(params, seller_ids, closed_before)
+                late_waiting = _note_late_orders_waiting(month, totals, closed_before)
         except IntegrityError:
             # Another run closed these months a moment ago: its result stands.
             counts["months_closed_elsewhere"] += len(rows)
             return
     counts["months_waiting_fx"] += len(waiting)
+    counts["late_orders_waiting_fx"] += late_waiting
     counts["months_closed"] += len(rows)
     counts["accruals"] += created
     counts["late_accruals"] += late
+
+
+def _note_late_orders_waiting(month: date, totals: dict, closed_before: set[int]) -> int:
+    """A closed month whose late orders wait for an FX rate says so, until the rate comes;
+    they are never dropped silently. Returns how many orders wait."""
+    waiting = {s: t for s, t in totals.items() if s in closed_before and t[2]}
+    for seller_id, (_count, _cents, _missing, example) in waiting.items():
+        CashbackMonth.objects.filter(seller_id=seller_id, month=month).update(
+            waiting_for=f"Late orders wait for FX rate {example}"
+        )
+    CashbackMonth.objects.filter(
+        month=month, status=MonthStatus.CLOSED, seller_id__in=closed_before - set(waiting)
+    ).exclude(waiting_for="").update(waiting_for="")
+    return sum(t[2] for t in waiting.values())
 
 
 def _check_shares(month: date, closed_at: datetime) -> None:

@@ -127,3 +127,21 @@ def test_the_admin_refuses_a_backdated_rate(client, seller):
     response = client.post(reverse("admin:cashback_campaign_change", args=[campaign.pk]), data)
     assert response.status_code == 200 and "from now on" in response.content.decode()
     assert campaign.rates.count() == 1
+
+
+def test_a_late_order_waiting_for_its_fx_rate_is_shown_not_dropped(seller):
+    from cashback.models import FxRate
+
+    deliver(seller, "USD-1", "1000.00")
+    oc.close_months(as_of=AFTER_OCTOBER)
+    deliver(seller, "LATE-EUR", "100.00", currency="EUR")
+    counts = oc.close_months(as_of=AFTER_OCTOBER + timedelta(days=2))
+    month = CashbackMonth.objects.get(seller=seller)
+    assert counts["late_orders_waiting_fx"] == 1
+    assert month.status == "closed" and "EUR on 2026-10-11" in month.waiting_for
+    FxRate.objects.create(currency="EUR", date=datetime(2026, 10, 11).date(), rate_to_usd="1.1")
+    counts = oc.close_months(as_of=AFTER_OCTOBER + timedelta(days=3))
+    month.refresh_from_db()
+    assert counts["late_accruals"] == 1 and month.waiting_for == ""
+    late = Accrual.objects.get(order__external_id="LATE-EUR")
+    assert (late.late, late.gmv_usd, late.amount) == (True, D("110.00"), D("0.55"))
