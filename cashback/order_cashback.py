@@ -23,7 +23,7 @@ from itertools import pairwise
 from pathlib import Path
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Min, Q, Sum
+from django.db.models import F, Min, Q, Sum
 from django.utils import timezone
 
 from cashback.models import (
@@ -318,6 +318,10 @@ def close_months(
             if month_bounds(m)[1] > as_of:
                 raise ValueError(f"{m:%Y-%m} has not ended as of {as_of.isoformat()}.")
             _close_month(m, seller_ids=seller_ids, as_of=as_of, counts=counts)
+        if counts["accruals"] and connection.vendor == "postgresql":
+            # Fresh statistics for the rows just written, before crediting plans over them.
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE cashback_accrual")
     return counts
 
 
@@ -574,62 +578,95 @@ def credit_cashback(
 
 def _credit_batch(*, as_of: datetime, size: int, seller_ids, counts: Counter) -> bool:
     with transaction.atomic():
-        due = Accrual.objects.filter(
-            status=AccrualStatus.PENDING,
-            due_at__lte=as_of,
-            month__status=MonthStatus.CLOSED,
-        )
+        # Accruals exist only for closed months: a month waiting for an FX rate has none,
+        # and a closed month never reopens.
+        due = Accrual.objects.filter(status=AccrualStatus.PENDING, due_at__lte=as_of)
         if seller_ids is not None:
             due = due.filter(seller_id__in=seller_ids)
         batch = list(
             due.select_for_update(skip_locked=True, of=("self",))
-            .select_related("order")
-            .order_by("pk")[:size]
+            .order_by("pk")
+            .values_list(
+                "pk",
+                "seller_id",
+                "amount",
+                "refunded_at_close",
+                "order__status",
+                "order__refunded_amount",
+                "order__net_product_price",
+                "order__seller_funded_discount",
+                "order__external_id",
+            )[:size]
         )
         if not batch:
             return False
         now = timezone.now()
-        postings = []
-        for accrual in batch:
-            order = accrual.order
-            accrual.resolved_at = now
-            if order.status == OrderStatus.RETURNED:
-                accrual.status = AccrualStatus.VOIDED
-                counts["voided"] += 1
+        in_full, voided, lowered, postings = [], [], [], []
+        for (
+            pk,
+            seller_id,
+            amount,
+            at_close,
+            status,
+            refunded,
+            price,
+            discount,
+            external_id,
+        ) in batch:
+            if status == OrderStatus.RETURNED:
+                voided.append(pk)
                 continue
-            amount = accrual.amount
-            if order.refunded_amount > accrual.refunded_at_close:
-                kept = order.fee_base - order.refunded_amount
-                was = order.fee_base - accrual.refunded_at_close
-                amount = (
-                    (amount * kept / was).quantize(Decimal("0.01"), ROUND_HALF_UP)
-                    if was > 0
-                    else ZERO
-                )
-                counts["lowered"] += 1
-            accrual.status = AccrualStatus.CREDITED
-            accrual.credited_amount = amount
-            counts["credited"] += 1
-            if amount > 0:
+            credited = credited_share(
+                amount=amount, base=price - discount, refunded=refunded, refunded_at_close=at_close
+            )
+            if credited == amount:
+                in_full.append(pk)
+            else:
+                lowered.append((pk, credited))
+            if credited > 0:
                 postings.append(
                     Posting(
-                        seller_id=accrual.seller_id,
+                        seller_id=seller_id,
                         kind=EntryKind.CASHBACK,
-                        amount=amount,
-                        reference=f"cashback-accrual:{accrual.pk}",
-                        description=f"Order Cashback for order {order.external_id}",
+                        amount=credited,
+                        reference=f"cashback-accrual:{pk}",
+                        description=f"Order Cashback for order {external_id}",
                     )
                 )
         wallet_post(postings)
-        Accrual.objects.bulk_update(batch, ["status", "credited_amount", "resolved_at"])
+        # A few statements whatever the batch: the shares credited in full, the voided ones,
+        # then the few lowered for a refund one by one.
+        resolved = {"resolved_at": now}
+        Accrual.objects.filter(pk__in=in_full).update(
+            status=AccrualStatus.CREDITED, credited_amount=F("amount"), **resolved
+        )
+        Accrual.objects.filter(pk__in=voided).update(status=AccrualStatus.VOIDED, **resolved)
+        for pk, credited in lowered:
+            Accrual.objects.filter(pk=pk).update(
+                status=AccrualStatus.CREDITED, credited_amount=credited, **resolved
+            )
+    counts["credited"] += len(in_full) + len(lowered)
+    counts["lowered"] += len(lowered)
+    counts["voided"] += len(voided)
     return True
+
+
+def credited_share(
+    *, amount: Decimal, base: Decimal, refunded: Decimal, refunded_at_close: Decimal
+) -> Decimal:
+    """What of an accrued share is credited: all of it, or, when the order was partly
+    refunded since the close, the same proportion of it as the order kept, rounded half up."""
+    if refunded <= refunded_at_close:
+        return amount
+    was = base - refunded_at_close
+    if was <= 0:
+        return ZERO
+    return (amount * (base - refunded) / was).quantize(Decimal("0.01"), ROUND_HALF_UP)
 
 
 def sellers_to_credit(*, as_of: datetime) -> list[int]:
     return sorted(
-        Accrual.objects.filter(
-            status=AccrualStatus.PENDING, due_at__lte=as_of, month__status=MonthStatus.CLOSED
-        )
+        Accrual.objects.filter(status=AccrualStatus.PENDING, due_at__lte=as_of)
         .order_by()  # no default ordering in the DISTINCT: one row a seller
         .values_list("seller_id", flat=True)
         .distinct()
@@ -661,12 +698,15 @@ def cashback_mismatches() -> list[str]:
         .values_list("reference")
         .annotate(n=Count("id"))
     )
-    for accrual in Accrual.objects.filter(status=AccrualStatus.CREDITED, credited_amount__gt=0):
-        n = credited.get(f"cashback-accrual:{accrual.pk}", 0)
+    credited_ids = set()
+    for pk in Accrual.objects.filter(
+        status=AccrualStatus.CREDITED, credited_amount__gt=0
+    ).values_list("pk", flat=True):
+        credited_ids.add(pk)
+        n = credited.get(f"cashback-accrual:{pk}", 0)
         if n != 1:
-            problems.append(f"accrual {accrual.pk} is credited in {n} wallet entries, not 1")
+            problems.append(f"accrual {pk} is credited in {n} wallet entries, not 1")
     for ref in credited:
-        accrual_id = int(ref.split(":")[1])
-        if not Accrual.objects.filter(pk=accrual_id, status=AccrualStatus.CREDITED).exists():
+        if int(ref.split(":")[1]) not in credited_ids:
             problems.append(f"wallet entry {ref} credits an accrual that is not credited")
     return problems

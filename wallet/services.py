@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import F, OuterRef, Subquery, Sum
 from django.utils import timezone
 
 from sellers.models import User
@@ -76,7 +77,13 @@ def wallet_post(postings: list[Posting]) -> list[WalletEntry]:
                 )
             )
         WalletEntry.objects.bulk_create(entries)
-        Wallet.objects.bulk_update(list(wallets.values()), ["balance", "updated_at"])
+        # Every balance moves by the sum of its new entries, in one statement.
+        new = WalletEntry.objects.filter(pk__in=[e.pk for e in entries], wallet=OuterRef("pk"))
+        Wallet.objects.filter(pk__in={e.wallet_id for e in entries}).update(
+            balance=F("balance")
+            + Subquery(new.values("wallet").annotate(total=Sum("amount")).values("total")),
+            updated_at=at,
+        )
     return entries
 
 
