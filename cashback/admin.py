@@ -31,6 +31,7 @@ from cashback.services import (
     registration_transition,
     validate_rate_start,
 )
+from core.admin import ReadOnlyAdminMixin
 from core.currencies import is_currency
 from core.dates import month_start
 from core.money import format_rate, parse_rate
@@ -79,19 +80,13 @@ class CampaignRateInline(admin.TabularInline):
         return False
 
 
-class TermsVersionInline(admin.TabularInline):
+class TermsVersionInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = CampaignTermsVersion
     fields = ("version", "text", "created_at")
     readonly_fields = fields
     extra = 0
     can_delete = False
     verbose_name_plural = "Terms versions (a new one is kept whenever the terms change)"
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Campaign)
@@ -148,7 +143,7 @@ class CampaignAdmin(admin.ModelAdmin):
         return False  # registrations and fees refer to campaigns
 
 
-class RegistrationEventInline(admin.TabularInline):
+class RegistrationEventInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = RegistrationEvent
     fields = (
         "occurred_at",
@@ -164,12 +159,6 @@ class RegistrationEventInline(admin.TabularInline):
     can_delete = False
     ordering = ("occurred_at", "pk")
     verbose_name_plural = "History (never edited)"
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class ReasonForm(forms.Form):
@@ -418,7 +407,7 @@ class TierScheduleAdmin(admin.ModelAdmin):
         return obj is None or not _in_use(obj)
 
 
-class AccrualInline(admin.TabularInline):
+class AccrualInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Accrual
     fields = ("order", "gmv_usd", "amount", "late", "due_at", "status", "credited_amount")
     readonly_fields = fields
@@ -426,15 +415,9 @@ class AccrualInline(admin.TabularInline):
     can_delete = False
     show_change_link = True
 
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(CashbackMonth)
-class CashbackMonthAdmin(admin.ModelAdmin):
+class CashbackMonthAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("seller", "month", "status", "waiting_for", "gmv_usd", "rate", "total")
     list_filter = ("status", "month")
     list_select_related = ("seller",)
@@ -442,18 +425,9 @@ class CashbackMonthAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in CashbackMonth._meta.fields]
     inlines = (AccrualInline,)
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(Accrual)
-class AccrualAdmin(admin.ModelAdmin):
+class AccrualAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("order", "seller", "amount", "status", "due_at", "late", "credited_amount")
     list_filter = ("status", "late")
     list_select_related = ("order", "seller")
@@ -461,12 +435,3 @@ class AccrualAdmin(admin.ModelAdmin):
     date_hierarchy = "due_at"
     show_full_result_count = False
     readonly_fields = [f.name for f in Accrual._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

@@ -1,17 +1,7 @@
 from django.contrib import admin
 
+from core.admin import ReadOnlyAdminMixin as ReadOnly
 from fees.models import FeeEntry, SettledRecord, SettledRecordLine
-
-
-class ReadOnly:
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(FeeEntry)

@@ -5,6 +5,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from core.admin import ReadOnlyAdminMixin
 from wallet.models import Wallet, WalletEntry
 from wallet.services import WalletError, wallet_adjust
 
@@ -22,7 +23,7 @@ class AdjustmentForm(forms.Form):
     )
 
 
-class EntryInline(admin.TabularInline):
+class EntryInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = WalletEntry
     fields = ("created_at", "kind", "amount", "balance_after", "reference", "created_by", "reason")
     readonly_fields = fields
@@ -30,12 +31,6 @@ class EntryInline(admin.TabularInline):
     can_delete = False
     ordering = ("-created_at", "-pk")
     verbose_name_plural = "Entries (never edited; a correction is a new entry)"
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Wallet)
@@ -94,7 +89,10 @@ class WalletAdmin(admin.ModelAdmin):
 
 
 @admin.register(WalletEntry)
-class WalletEntryAdmin(admin.ModelAdmin):
+class WalletEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Entries are posted by the crediting and, for adjustments, from a wallet's page with a
+    reason; none is ever edited."""
+
     list_display = (
         "wallet",
         "kind",
@@ -110,12 +108,3 @@ class WalletEntryAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     show_full_result_count = False
     readonly_fields = [f.name for f in WalletEntry._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False  # adjustments are posted from the wallet's page, with a reason
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
