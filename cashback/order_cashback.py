@@ -18,12 +18,12 @@ import csv
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from itertools import pairwise
 from pathlib import Path
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Min, Q, Sum
+from django.db.models import Count, F, Min, Q, Sum
 from django.utils import timezone
 
 from cashback.models import (
@@ -41,7 +41,7 @@ from core.money import cents, round_money
 from orders.models import FulfillmentChannel, Order, OrderStatus
 from sellers.models import Plan
 from sellers.selectors import sellers_with_plan_at
-from wallet.models import EntryKind
+from wallet.models import EntryKind, WalletEntry
 from wallet.services import Posting, wallet_post
 
 ZERO = Decimal("0.00")
@@ -661,7 +661,7 @@ def credited_share(
     was = base - refunded_at_close
     if was <= 0:
         return ZERO
-    return (amount * (base - refunded) / was).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    return round_money(amount * (base - refunded) / was)
 
 
 def sellers_to_credit(*, as_of: datetime) -> list[int]:
@@ -679,10 +679,6 @@ def sellers_to_credit(*, as_of: datetime) -> list[int]:
 def cashback_mismatches() -> list[str]:
     """Each closed month whose shares (late additions aside) do not add up to its total,
     and each accrual credited other than once."""
-    from django.db.models import Count, Sum
-
-    from wallet.models import WalletEntry
-
     problems = []
     for month in CashbackMonth.objects.filter(status=MonthStatus.CLOSED).annotate(
         shares=Sum("accruals__amount", filter=Q(accruals__late=False))

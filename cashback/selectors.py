@@ -29,9 +29,18 @@ from cashback.models import (
     RegistrationEvent,
     RegistrationStatus,
 )
-from core.money import cents
+from cashback.order_cashback import (
+    DUE_AFTER,
+    counts_towards_gmv,
+    month_gmv,
+    month_orders_gmv,
+    tier_table_for,
+)
+from core.dates import month_start
+from core.money import cents, round_money
 from orders.models import Order
 from sellers.models import Seller
+from sellers.selectors import seller_plan_at
 
 
 def rate_in_force(rates: Sequence[CampaignRate], at: datetime) -> Decimal | None:
@@ -224,10 +233,6 @@ class Progress:
 
 
 def cashback_progress(*, seller: Seller, at: datetime) -> Progress:
-    from cashback.order_cashback import month_gmv, tier_table_for
-    from core.dates import month_start
-    from core.money import round_money
-    from sellers.selectors import seller_plan_at
 
     month = month_start(at).date()
     orders, cents, _missing, example = month_gmv(month=month, seller_ids=[seller.pk]).get(
@@ -343,7 +348,6 @@ def cashback_statement(*, seller: Seller, month: date, at: datetime) -> Statemen
     row = cashback_months(seller=seller).filter(month=month).first()
     if row is not None:
         return statement_of(row)
-    from core.dates import month_start
 
     if month == month_start(at).date():
         return cashback_statements(seller=seller, at=at, count=1)[0]
@@ -362,7 +366,6 @@ class MonthOrder:
 
 def cashback_month_orders(*, seller: Seller, month: date) -> list[MonthOrder]:
     """The orders of a month: accrued ones with their share, and those still waiting."""
-    from cashback.order_cashback import month_orders_gmv
 
     accrued = [
         MonthOrder(
@@ -401,7 +404,6 @@ def pending_accruals(*, seller: Seller, limit: int = 50) -> list[Accrual]:
 def cashback_sections(orders: list[Order]) -> dict[int, dict]:
     """The `cashback` section of orders (orders.sections): the accrual's amount, status and
     due date; "waiting" for an order that counts in a month not closed yet."""
-    from cashback.order_cashback import DUE_AFTER, counts_towards_gmv
 
     accruals = {a.order_id: a for a in Accrual.objects.filter(order__in=orders)}
     sections = {}

@@ -2,6 +2,7 @@
 settled in periods."""
 
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -10,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
-from cashback.models import Campaign, CampaignRate
+from cashback.models import Campaign, CampaignRate, Registration
 from cashback.selectors import coverage_for, rate_in_force
 from core.jobs import recorded
 from core.money import cents, round_money
@@ -47,18 +48,28 @@ def fee_refund(
 # Step handlers (orders.steps) --------------------------------------------------------------
 
 
-def charge_delivered_orders(applied: list[AppliedStep]) -> None:
-    """Charge the fee of each delivered order that used the voucher while its seller's
-    registration covered the instant it was placed. A few queries for any batch."""
-    voucher = [a for a in applied if a.order.bonus_cashback_voucher]
+@dataclass(frozen=True)
+class FeeDue:
+    """What an eligible order pays: under which registration, at which rate, how much."""
+
+    registration: Registration
+    rate: Decimal
+    amount: Decimal
+
+
+def fees_due(orders: list[Order]) -> dict[int, FeeDue]:
+    """The fee of each order that is fee-eligible: it used the voucher and, when it was
+    placed, its seller's registration for its campaign (the one it names, else the latest
+    registered that covered it) had the seller in the program. A few queries for any number
+    of orders; the orders that pay nothing are left out."""
+    voucher = [o for o in orders if o.bonus_cashback_voucher]
     if not voucher:
-        return
-    coverage = coverage_for(seller_ids={a.order.seller_id for a in voucher})
-    named = {a.order.campaign_slug for a in voucher if a.order.campaign_slug}
+        return {}
+    coverage = coverage_for(seller_ids={o.seller_id for o in voucher})
+    named = {o.campaign_slug for o in voucher if o.campaign_slug}
     campaign_ids = dict(Campaign.objects.filter(slug__in=named).values_list("slug", "pk"))
-    covering = []
-    for a in voucher:
-        order = a.order
+    covering = {}
+    for order in voucher:
         campaign_id = None
         if order.campaign_slug:
             campaign_id = campaign_ids.get(order.campaign_slug)
@@ -68,28 +79,39 @@ def charge_delivered_orders(applied: list[AppliedStep]) -> None:
             seller_id=order.seller_id, at=order.placed_at, campaign_id=campaign_id
         )
         if registration is not None:
-            covering.append((a, registration))
+            covering[order.pk] = (order, registration)
     rates = defaultdict(list)
     for rate in CampaignRate.objects.filter(
-        campaign_id__in={r.campaign_id for _, r in covering}
+        campaign_id__in={r.campaign_id for _, r in covering.values()}
     ).order_by("effective_from"):
         rates[rate.campaign_id].append(rate)
+    due = {}
+    for pk, (order, registration) in covering.items():
+        rate = rate_in_force(rates[registration.campaign_id], order.placed_at)
+        if rate is not None:
+            due[pk] = FeeDue(registration, rate, service_fee(fee_base=order.fee_base, rate=rate))
+    return due
+
+
+def charge_delivered_orders(applied: list[AppliedStep]) -> None:
+    """Charge the fee of each delivered order that is fee-eligible (`fees_due`)."""
+    due = fees_due([a.order for a in applied])
     FeeEntry.objects.bulk_create(
         FeeEntry(
             seller_id=a.order.seller_id,
             order=a.order,
             order_event=a.event,
             kind=FeeEntryKind.CHARGE,
-            amount=service_fee(fee_base=a.order.fee_base, rate=rate),
+            amount=fee.amount,
             currency=a.order.currency,
-            campaign_id=registration.campaign_id,
-            registration=registration,
-            rate=rate,
+            campaign_id=fee.registration.campaign_id,
+            registration=fee.registration,
+            rate=fee.rate,
             fee_base=a.order.fee_base,
             occurred_at=a.event.occurred_at,
         )
-        for a, registration in covering
-        if (rate := rate_in_force(rates[registration.campaign_id], a.order.placed_at)) is not None
+        for a in applied
+        if (fee := due.get(a.order.pk)) is not None
     )
 
 
@@ -261,41 +283,22 @@ def fee_mismatches(*, chunk: int = 2000) -> list[str]:
     for entry in FeeEntry.objects.filter(kind=FeeEntryKind.CHARGE).values("order_id", "amount"):
         charges[entry["order_id"]].append(entry["amount"])
     delivered = Order.objects.filter(delivered_at__isnull=False, bonus_cashback_voucher=True)
-    rates = defaultdict(list)
-    for rate in CampaignRate.objects.order_by("effective_from"):
-        rates[rate.campaign_id].append(rate)
     last_pk = 0
     while True:
         batch = list(delivered.filter(pk__gt=last_pk).order_by("pk")[:chunk])
         if not batch:
             break
         last_pk = batch[-1].pk
-        coverage = coverage_for(seller_ids={o.seller_id for o in batch})
-        named = dict(
-            Campaign.objects.filter(slug__in={o.campaign_slug for o in batch}).values_list(
-                "slug", "pk"
-            )
-        )
+        due = fees_due(batch)  # the rule the charges were made by
         for order in batch:
-            campaign_id = named.get(order.campaign_slug) if order.campaign_slug else None
-            registration = (
-                None
-                if order.campaign_slug and campaign_id is None
-                else coverage.covering(
-                    seller_id=order.seller_id, at=order.placed_at, campaign_id=campaign_id
-                )
-            )
             found = charges.get(order.pk, [])
-            if registration is None:
+            if order.pk not in due:
                 if found:
                     problems.append(
                         f"order {order.pk} ({order.external_id}) is charged but not eligible"
                     )
                 continue
-            expected = service_fee(
-                fee_base=order.fee_base,
-                rate=rate_in_force(rates[registration.campaign_id], order.placed_at),
-            )
+            expected = due[order.pk].amount
             if len(found) != 1:
                 problems.append(
                     f"order {order.pk} ({order.external_id}) has {len(found)} charges, not 1"
