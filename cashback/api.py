@@ -162,7 +162,11 @@ class CampaignViewMixin:
         return {**super().get_serializer_context(), "now": timezone.now()}
 
 
-@extend_schema(summary="Published campaigns", responses={200: CampaignSerializer, **ERRORS})
+# 400: a page_size out of range; 404: a cursor that is not one of ours (CursorPagination)
+@extend_schema(
+    summary="Published campaigns",
+    responses={200: CampaignSerializer, 400: VALIDATION_ERROR, **ERRORS},
+)
 class CampaignList(CampaignViewMixin, generics.ListAPIView):
     pagination_class = CursorPagination
 
@@ -214,16 +218,30 @@ class CampaignRegister(generics.GenericAPIView):
 
 class RegistrationFilterSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=RegistrationStatus.choices, required=False)
-    campaign = serializers.SlugField(required=False)
+    # Exactly a slug, as the schema's pattern says: no surrounding space trimmed away, and no
+    # trailing newline let through, as Python's "$" would. (An empty value is no filter.)
+    campaign = serializers.RegexField(
+        r"\A[-a-zA-Z0-9_]+\Z",
+        required=False,
+        trim_whitespace=False,
+        error_messages={"invalid": "A campaign's slug: letters, digits, hyphens, underscores."},
+    )
 
 
 @extend_schema(
     summary="Your registrations",
     parameters=[
         OpenApiParameter("status", enum=RegistrationStatus.values, required=False),
-        OpenApiParameter("campaign", str, description="A campaign's slug.", required=False),
+        OpenApiParameter(
+            "campaign",
+            str,
+            description="A campaign's slug; empty for any.",
+            pattern=r"^[-a-zA-Z0-9_]*$",
+            required=False,
+        ),
     ],
-    responses={200: RegistrationSerializer, 400: VALIDATION_ERROR, 401: ErrorSerializer},
+    # 400: a filter or page_size out of range; 404: a cursor that is not one of ours
+    responses={200: RegistrationSerializer, 400: VALIDATION_ERROR, **ERRORS},
 )
 class RegistrationList(SellerScopedListAPIView):
     serializer_class = RegistrationSerializer
@@ -389,7 +407,8 @@ class CashbackMonths(SellerScopedListAPIView):
 
     @extend_schema(
         summary="Your monthly Order Cashback statements",
-        responses={200: MonthSerializer(many=True), 401: ErrorSerializer},
+        # 400: a page_size out of range; 404: a cursor that is not one of ours (MonthPagination)
+        responses={200: MonthSerializer(many=True), 400: VALIDATION_ERROR, **ERRORS},
     )
     def get(self, request: Request, *args, **kwargs) -> Response:
         return super().get(request, *args, **kwargs)

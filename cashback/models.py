@@ -389,6 +389,13 @@ class Accrual(models.Model):
             # table's statistics say right after a close wrote a million of them.
             models.Index(fields=["id"], condition=Q(status="pending"), name="accrual_pending"),
             models.Index(fields=["seller", "month"], name="accrual_seller_month"),
+            # A seller's pending cashback, soonest due first (the dashboard): found among
+            # its own pending accruals, not by filtering every seller's.
+            models.Index(
+                fields=["seller", "due_at", "id"],
+                condition=Q(status="pending"),
+                name="accrual_seller_pending",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

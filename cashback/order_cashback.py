@@ -15,6 +15,7 @@ cents, exact on PostgreSQL and SQLite alike), Python only per seller.
 """
 
 import csv
+import json
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -23,7 +24,7 @@ from itertools import pairwise
 from pathlib import Path
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, F, Min, Q, Sum
+from django.db.models import Count, Min, Q, Sum
 from django.utils import timezone
 
 from cashback.models import (
@@ -42,11 +43,12 @@ from orders.models import FulfillmentChannel, Order, OrderStatus
 from sellers.models import Plan
 from sellers.selectors import sellers_with_plan_at
 from wallet.models import EntryKind, WalletEntry
-from wallet.services import Posting, wallet_post
+from wallet.services import wallet_post_rows
 
 ZERO = Decimal("0.00")
 DUE_AFTER = timedelta(days=30)
 BASE_CURRENCY = "USD"
+CREDIT_REFERENCE = "cashback-accrual:"  # and the accrual's id: each credited once
 
 # The orders that count towards a month's fulfilled GMV, once delivered in it.
 COUNTING = Q(
@@ -562,7 +564,7 @@ def sellers_to_close(*, as_of: datetime) -> list[int]:
 
 
 def credit_cashback(
-    *, as_of: datetime, batch_size: int = 5000, seller_ids: list[int] | None = None
+    *, as_of: datetime, batch_size: int = 20000, seller_ids: list[int] | None = None
 ) -> Counter:
     """Credit every accrual that is due, of a closed month: void it if its order was
     returned since the close, lower it in proportion to a refund since, credit the rest to
@@ -571,91 +573,136 @@ def credit_cashback(
     each accrual either credited once or still pending."""
     scope = f"{len(seller_ids)} sellers" if seller_ids is not None else ""
     with recorded("credit_cashback", as_of=as_of, scope=scope) as counts:
-        while _credit_batch(as_of=as_of, size=batch_size, seller_ids=seller_ids, counts=counts):
+        after = 0
+        while after := _credit_batch(
+            as_of=as_of, size=batch_size, seller_ids=seller_ids, after=after, counts=counts
+        ):
             pass
     return counts
 
 
-def _credit_batch(*, as_of: datetime, size: int, seller_ids, counts: Counter) -> bool:
+def _credit_batch(*, as_of: datetime, size: int, seller_ids, after: int, counts: Counter) -> int:
+    """Credit the next batch, after the accrual `after`; returns its last accrual's id, or 0
+    when none was left."""
     with transaction.atomic():
         # Accruals exist only for closed months: a month waiting for an FX rate has none,
-        # and a closed month never reopens.
-        due = Accrual.objects.filter(status=AccrualStatus.PENDING, due_at__lte=as_of)
+        # and a closed month never reopens. Each batch starts after the one before, so that
+        # the index is not read again over the accruals this run credited already (their
+        # entries stay in it until a vacuum). One locked by a run at once, skipped, is left
+        # to that run, or, should it fail, to the next run.
+        due = Accrual.objects.filter(status=AccrualStatus.PENDING, due_at__lte=as_of, pk__gt=after)
         if seller_ids is not None:
             due = due.filter(seller_id__in=seller_ids)
-        batch = list(
+        batch = dict(
             due.select_for_update(skip_locked=True, of=("self",))
             .order_by("pk")
-            .values_list(
-                "pk",
-                "seller_id",
-                "amount",
-                "refunded_at_close",
-                "order__status",
-                "order__refunded_amount",
-                "order__net_product_price",
-                "order__seller_funded_discount",
-                "order__external_id",
-            )[:size]
+            .values_list("pk", "order_id")[:size]
         )
         if not batch:
-            return False
-        now = timezone.now()
-        in_full, voided, lowered, postings = [], [], [], []
-        for (
-            pk,
-            seller_id,
-            amount,
-            at_close,
-            status,
-            refunded,
-            price,
-            discount,
-            external_id,
-        ) in batch:
-            if status == OrderStatus.RETURNED:
-                voided.append(pk)
-                continue
-            credited = credited_share(
-                amount=amount, base=price - discount, refunded=refunded, refunded_at_close=at_close
-            )
-            if credited == amount:
-                in_full.append(pk)
-            else:
-                lowered.append((pk, credited))
-            if credited > 0:
-                postings.append(
-                    Posting(
-                        seller_id=seller_id,
-                        kind=EntryKind.CASHBACK,
-                        amount=credited,
-                        reference=f"cashback-accrual:{pk}",
-                        description=f"Order Cashback for order {external_id}",
-                    )
-                )
-        wallet_post(postings)
-        # A few statements whatever the batch: the shares credited in full, the voided ones,
-        # then the few lowered for a refund one by one.
-        resolved = {"resolved_at": now}
-        Accrual.objects.filter(pk__in=in_full).update(
-            status=AccrualStatus.CREDITED, credited_amount=F("amount"), **resolved
+            return 0
+        resolved = _resolve_accruals(batch)
+        _post_credits(
+            {pk: (seller_id, batch[pk]) for pk, seller_id, _, _, above in resolved if above}
         )
-        Accrual.objects.filter(pk__in=voided).update(status=AccrualStatus.VOIDED, **resolved)
-        for pk, credited in lowered:
-            Accrual.objects.filter(pk=pk).update(
-                status=AccrualStatus.CREDITED, credited_amount=credited, **resolved
-            )
-    counts["credited"] += len(in_full) + len(lowered)
-    counts["lowered"] += len(lowered)
-    counts["voided"] += len(voided)
-    return True
+    outcomes = Counter((status, bool(lowered)) for _, _, status, lowered, _ in resolved)
+    counts["credited"] += outcomes[(AccrualStatus.CREDITED, False)]
+    counts["credited"] += outcomes[(AccrualStatus.CREDITED, True)]
+    counts["lowered"] += outcomes[(AccrualStatus.CREDITED, True)]
+    counts["voided"] += outcomes[(AccrualStatus.VOIDED, False)]
+    return max(batch)
+
+
+def _resolve_accruals(batch: dict[int, int]) -> list[tuple]:
+    """Void each accrual of the batch ({accrual id: order id}) whose order was returned,
+    credit the others their `credited_share`, in one statement; returns (id, seller, status,
+    lowered, credited above zero) for each."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE cashback_accrual
+            SET status = CASE WHEN o.status = %(returned)s THEN %(voided)s ELSE %(credited)s END,
+                credited_amount = CASE WHEN o.status = %(returned)s THEN NULL
+                                       ELSE {_sql_credited_share()} END,
+                resolved_at = %(now)s
+            FROM orders_order o
+            WHERE o.id = cashback_accrual.order_id
+              AND {_sql_among("cashback_accrual.id", "ids")} AND {_sql_among("o.id", "orders")}
+            RETURNING cashback_accrual.id, cashback_accrual.seller_id, cashback_accrual.status,
+                      cashback_accrual.credited_amount < cashback_accrual.amount,
+                      cashback_accrual.credited_amount > 0""",
+            {
+                "now": _instant(timezone.now()),
+                "returned": OrderStatus.RETURNED,
+                "voided": AccrualStatus.VOIDED,
+                "credited": AccrualStatus.CREDITED,
+                **_ids_params(batch),
+            },
+        )
+        return cursor.fetchall()
+
+
+def _post_credits(credited: dict[int, tuple[int, int]]) -> None:
+    """A wallet entry for each accrual credited above zero ({accrual id: (seller id, order
+    id)}), in one statement. Read by their ids and their orders' ids, which the planner
+    counts right whatever its statistics say of the rows just updated."""
+    wallet_post_rows(
+        kind=EntryKind.CASHBACK,
+        seller_ids={seller_id for seller_id, _ in credited.values()},
+        rows=f"""
+            SELECT a.seller_id, a.credited_amount AS amount, %(reference)s || a.id AS reference,
+                   'Order Cashback for order ' || o.external_id AS description,
+                   a.id AS position
+            FROM cashback_accrual a JOIN orders_order o ON o.id = a.order_id
+            WHERE {_sql_among("a.id", "ids")} AND {_sql_among("o.id", "orders")}""",
+        params={
+            "reference": CREDIT_REFERENCE,
+            **_ids_params({pk: order_id for pk, (_, order_id) in credited.items()}),
+        },
+    )
+
+
+def _ids_params(accruals: dict[int, int]) -> dict:
+    """{accrual id: order id} as the parameters `ids` and `orders` of `_sql_among`."""
+    ids, orders = list(accruals), list(accruals.values())
+    if connection.vendor == "postgresql":
+        return {"ids": ids, "orders": orders}
+    return {"ids": json.dumps(ids), "orders": json.dumps(orders)}
+
+
+def _sql_among(column: str, param: str) -> str:
+    """`column` is one of the ids in the parameter `param`, a list: each read by index."""
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%({param})s)"
+    return f"{column} IN (SELECT value FROM json_each(%({param})s))"
+
+
+def _sql_credited_share() -> str:
+    """`credited_share` in SQL, of a row of cashback_accrual and its order o: in integer
+    cents, rounded half up by the remainder, so that it is exact on PostgreSQL and SQLite
+    alike (the tests hold the two to the same amounts)."""
+    amount = "CAST(ROUND(cashback_accrual.amount * 100) AS BIGINT)"
+    at_close = "CAST(ROUND(cashback_accrual.refunded_at_close * 100) AS BIGINT)"
+    refunded = "CAST(ROUND(o.refunded_amount * 100) AS BIGINT)"
+    base = (
+        "(CAST(ROUND(o.net_product_price * 100) AS BIGINT)"
+        " - CAST(ROUND(o.seller_funded_discount * 100) AS BIGINT))"
+    )
+    was = f"({base} - {at_close})"
+    scaled = f"({amount} * ({base} - {refunded}))"  # the share times what the order kept
+    return f"""CASE WHEN {refunded} <= {at_close} THEN cashback_accrual.amount
+                    WHEN {was} <= 0 THEN 0
+                    ELSE ({scaled} / {was}
+                          + CASE WHEN 2 * ({scaled} %% {was}) >= {was} THEN 1 ELSE 0 END)
+                         / 100.0 END"""
 
 
 def credited_share(
     *, amount: Decimal, base: Decimal, refunded: Decimal, refunded_at_close: Decimal
 ) -> Decimal:
     """What of an accrued share is credited: all of it, or, when the order was partly
-    refunded since the close, the same proportion of it as the order kept, rounded half up."""
+    refunded since the close, the same proportion of it as the order kept, rounded half up.
+    The rule as people read it; crediting computes it in SQL (`_sql_credited_share`), and
+    the tests hold the two to the same amounts."""
     if refunded <= refunded_at_close:
         return amount
     was = base - refunded_at_close
@@ -690,7 +737,7 @@ def cashback_mismatches() -> list[str]:
                 f"{shares}, its total is {month.total}"
             )
     credited = dict(
-        WalletEntry.objects.filter(reference__startswith="cashback-accrual:")
+        WalletEntry.objects.filter(reference__startswith=CREDIT_REFERENCE)
         .values_list("reference")
         .annotate(n=Count("id"))
     )
@@ -699,7 +746,7 @@ def cashback_mismatches() -> list[str]:
         status=AccrualStatus.CREDITED, credited_amount__gt=0
     ).values_list("pk", flat=True):
         credited_ids.add(pk)
-        n = credited.get(f"cashback-accrual:{pk}", 0)
+        n = credited.get(f"{CREDIT_REFERENCE}{pk}", 0)
         if n != 1:
             problems.append(f"accrual {pk} is credited in {n} wallet entries, not 1")
     for ref in credited:

@@ -31,6 +31,7 @@ from cashback.models import (
 )
 from cashback.order_cashback import (
     DUE_AFTER,
+    TierTable,
     counts_towards_gmv,
     month_gmv,
     month_orders_gmv,
@@ -232,15 +233,17 @@ class Progress:
     progress_percent: int  # towards the next tier, for the progress bar
 
 
-def cashback_progress(*, seller: Seller, at: datetime) -> Progress:
-
+def cashback_progress(*, seller: Seller, at: datetime, table: TierTable | None = None) -> Progress:
+    """The month so far. Its GMV is one aggregate over the seller's counting orders
+    delivered this month (the orders' index on seller and delivery finds them); `table`,
+    when the caller has read it already, saves reading the tiers again."""
     month = month_start(at).date()
     orders, cents, _missing, example = month_gmv(month=month, seller_ids=[seller.pk]).get(
         seller.pk, (0, 0, 0, None)
     )
     gmv = Decimal(cents or 0) / 100
     plan = seller_plan_at(seller=seller, at=at)
-    table = tier_table_for(month)
+    table = table or tier_table_for(month)
     tier_rate, bonus = table.rates(gmv, plan)
     following = table.next_tier(gmv)
     next_rate = None
@@ -341,7 +344,12 @@ def cashback_statements(
         total=progress.projected_cashback,
         waiting_for=progress.waiting_for,
     )
-    return [current, *(statement_of(m) for m in cashback_months(seller=seller)[: count - 1])]
+    if count <= 1:
+        return [current]
+    # Only the months shown are summed up: the latest `count - 1` first, then their accruals.
+    latest = CashbackMonth.objects.filter(seller=seller).order_by("-month").values("pk")
+    months = cashback_months(seller=seller).filter(pk__in=latest[: count - 1])
+    return [current, *(statement_of(m) for m in months)]
 
 
 def cashback_statement(*, seller: Seller, month: date, at: datetime) -> Statement | None:
@@ -394,9 +402,19 @@ def cashback_month_orders(*, seller: Seller, month: date) -> list[MonthOrder]:
 
 
 def pending_accruals(*, seller: Seller, limit: int = 50) -> list[Accrual]:
+    """The seller's pending cashback, soonest due first, with what the dashboard shows of
+    their orders (its own partial index: as quick for a seller among many as for one)."""
     return list(
         Accrual.objects.filter(seller=seller, status=AccrualStatus.PENDING)
         .select_related("order")
+        .only(
+            "amount",
+            "due_at",
+            "refunded_at_close",
+            "order__external_id",
+            "order__status",
+            "order__refunded_amount",
+        )
         .order_by("due_at", "pk")[:limit]
     )
 

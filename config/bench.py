@@ -9,13 +9,16 @@ import http.client
 import json
 import os
 import platform
+import re
 import signal
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from importlib.metadata import version
@@ -78,6 +81,69 @@ def p95_ms(request: Callable[[], None], *, count: int) -> float:
     return samples[max(0, int(len(samples) * 0.95) - 1)]
 
 
+class Statements:
+    """The statements a piece of work runs, timed, each with the plan PostgreSQL chose for
+    it just before its first run: `with connection.execute_wrapper(statements): ...`."""
+
+    EXPLAINABLE = ("SELECT", "WITH", "INSERT", "UPDATE", "DELETE")
+
+    def __init__(self) -> None:
+        self.seen: dict[str, dict] = {}
+        self.explaining = False
+
+    def __call__(self, execute, statement, params, many, context):
+        if self.explaining:  # the EXPLAIN itself
+            return execute(statement, params, many, context)
+        entry = self.seen.get(statement)
+        if entry is None:
+            entry = self.seen[statement] = {"total": 0.0, "calls": 0, "plan": ""}
+            verb = statement.lstrip().split(None, 1)[0].upper()
+            if verb in self.EXPLAINABLE and not many:
+                self.explaining = True
+                try:
+                    entry["plan"] = explain(statement, params)
+                finally:
+                    self.explaining = False
+        started = time.perf_counter()
+        try:
+            return execute(statement, params, many, context)
+        finally:
+            entry["total"] += time.perf_counter() - started
+            entry["calls"] += 1
+
+    def slowest(self, count: int) -> list[dict]:
+        ranked = sorted(
+            ((statement, e) for statement, e in self.seen.items() if e["plan"]),
+            key=lambda item: item[1]["total"],
+            reverse=True,
+        )
+        return [
+            {
+                "sql": _shorten(" ".join(statement.split())),
+                "calls": e["calls"],
+                "total_ms": round(e["total"] * 1000, 1),
+                "plan": "\n".join(_shorten(line) for line in e["plan"].splitlines()),
+            }
+            for statement, e in ranked[:count]
+        ]
+
+
+def _shorten(text: str) -> str:
+    """A statement or plan line with its long lists of parameters or ids cut short."""
+    text = re.sub(r"(%s, ){3,}%s", "%s, %s, …, %s", text)
+    return re.sub(r"'\{([^}]{60})[^}]*\}'", r"'{\1…}'", text)
+
+
+def explain(statement: str, params) -> str:
+    """The plan PostgreSQL chooses for a statement, without running it."""
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN {statement}", params)
+            return "\n".join(row[0] for row in cursor.fetchall())
+    except Exception as exc:  # a plan is a report, never a reason to stop the benchmark
+        return f"(no plan: {type(exc).__name__}: {exc})"
+
+
 def sql(statement: str, params=None) -> None:
     with connection.cursor() as cursor:
         cursor.execute(statement, params or {})
@@ -90,14 +156,32 @@ def scalar(statement: str, params=None):
 
 
 class Bench:
-    def __init__(self, *, sellers: int, orders: int, runs: int, out, progress: bool = True):
+    def __init__(
+        self,
+        *,
+        sellers: int,
+        orders: int,
+        runs: int,
+        out,
+        progress: bool = True,
+        broker: str = "redis://127.0.0.1:6379/0",
+    ):
         if connection.vendor != "postgresql":
             raise RuntimeError("The benchmark measures against PostgreSQL: set DATABASE_URL.")
         if sellers < 2:
             raise RuntimeError("The benchmark needs at least 2 sellers.")
         self.sellers, self.orders, self.runs, self.out = sellers, orders, runs, out
         self.progress = progress
+        self.broker = broker
         self.results: list[Result] = []
+        self.plans: dict[str, list[dict]] = {}
+
+    def explained(self, name: str, work: Callable[[], None], *, count: int = 3) -> None:
+        """Run `work` once more, untimed, and keep the plans of its slowest statements."""
+        statements = Statements()
+        with connection.execute_wrapper(statements):
+            work()
+        self.plans[name] = statements.slowest(count)
 
     def say(self, text: str) -> None:
         self.out.write(text)
@@ -169,7 +253,7 @@ class Bench:
                         ELSE s.ids[2 + (g %% (array_length(s.ids, 1) - 1))] END,
                    'B-' || g, t,
                    CASE WHEN g %% 10 = 0 THEN 'EUR' ELSE 'USD' END,
-                   round((10 + (g * 7919 %% 40000) / 100.0)::numeric, 2), 0,
+                   round((10 + (g::bigint * 7919 %% 40000) / 100.0)::numeric, 2), 0,
                    g %% 2 = 0, '',
                    CASE WHEN g %% 5 = 0 THEN 'seller' ELSE 'order_center' END,
                    'T' || g, 'delivered', t + interval '1 hour', t + interval '1 day',
@@ -246,24 +330,22 @@ class Bench:
         project = median_time(
             lambda: close_months(as_of=CLOSE_AS_OF), runs=self.runs, reset=self.reset_close
         )
-        baseline = median_time(self.baseline_close, runs=self.runs, reset=self.reset_baseline)
+        baseline = median_time(self.baseline_close, runs=self.runs, reset=self.reset_close)
         self.record(
             "month close", project, baseline, "s", "<= 2 x baseline", lambda r: r.ratio <= 2.0
         )
         self.reset_close()
-        close_months(as_of=CLOSE_AS_OF)  # for crediting
-
-    def reset_baseline(self) -> None:
-        sql("DROP TABLE IF EXISTS bench_shares")
+        self.explained("month close", lambda: close_months(as_of=CLOSE_AS_OF))  # for crediting
 
     def baseline_close(self) -> None:
-        """One statement: every counting order's GMV, each seller-month's total at its tier,
-        the shares split by largest remainder, written to a table."""
+        """One statement doing the same aggregate and inserts: every counting order's GMV,
+        each seller-month's total at its tier written as a closed month, and the shares
+        split by largest remainder written as its accruals, into the same tables."""
         sql(
             """
-            CREATE UNLOGGED TABLE bench_shares AS
             WITH o AS (
-                SELECT o.id, o.seller_id, date_trunc('month', o.delivered_at) AS month,
+                SELECT o.id, o.seller_id, o.delivered_at, o.refunded_amount,
+                       date_trunc('month', o.delivered_at)::date AS month,
                        (CAST(ROUND((o.net_product_price - o.seller_funded_discount
                                     - o.refunded_amount) * 100) AS BIGINT)
                         * CASE WHEN o.currency = 'USD' THEN 100000000
@@ -276,26 +358,43 @@ class Bench:
                   AND o.tracking_number <> '' AND o.delivered_at < %(end)s
             ),
             m AS (
-                SELECT seller_id, month, SUM(gmv) AS gmv,
+                SELECT seller_id, month, COUNT(*) AS orders, SUM(gmv) AS gmv,
                        CASE WHEN SUM(gmv) >= 1000000 THEN 2 WHEN SUM(gmv) >= 300000 THEN 1
                             WHEN SUM(gmv) >= 100000 THEN 0.5 ELSE 0 END AS rate
                 FROM o GROUP BY seller_id, month
             ),
             t AS (SELECT *, CAST(ROUND(gmv * rate / 100) AS BIGINT) AS total FROM m),
+            months AS (
+                INSERT INTO cashback_cashbackmonth
+                    (seller_id, month, status, waiting_for, plan, orders_count, gmv_usd,
+                     tier_rate, bonus_rate, rate, total, closed_at, updated_at)
+                SELECT seller_id, month, 'closed', '', 'monthly', orders, gmv / 100.0, rate, 0,
+                       rate, total / 100.0, now(), now()
+                FROM t
+                RETURNING id, seller_id, month
+            ),
             s AS (
-                SELECT o.id, o.seller_id, o.gmv, t.total, t.gmv AS month_gmv,
+                SELECT o.*, t.total, t.gmv AS month_gmv,
                        CASE WHEN t.gmv = 0 THEN 0 ELSE o.gmv * t.total / t.gmv END AS fl,
                        CASE WHEN t.gmv = 0 THEN 0 ELSE (o.gmv * t.total) %% t.gmv END AS rem
                 FROM o JOIN t USING (seller_id, month)
             ),
             r AS (
-                SELECT s.*, ROW_NUMBER() OVER (PARTITION BY seller_id ORDER BY rem DESC, id)
+                SELECT s.*,
+                       ROW_NUMBER() OVER (PARTITION BY seller_id, month ORDER BY rem DESC, id)
                            AS place,
-                       total - CAST(SUM(fl) OVER (PARTITION BY seller_id) AS BIGINT) AS leftover
+                       total - CAST(SUM(fl) OVER (PARTITION BY seller_id, month) AS BIGINT)
+                           AS leftover
                 FROM s
             )
-            SELECT id, seller_id, gmv, fl + CASE WHEN place <= leftover THEN 1 ELSE 0 END AS cents
-            FROM r
+            INSERT INTO cashback_accrual
+                (month_id, seller_id, order_id, gmv_usd, amount, refunded_at_close, late,
+                 due_at, status, created_at)
+            SELECT months.id, r.seller_id, r.id, r.gmv / 100.0,
+                   (fl + CASE WHEN place <= leftover THEN 1 ELSE 0 END) / 100.0,
+                   r.refunded_amount, FALSE, r.delivered_at + interval '30 days', 'pending',
+                   now()
+            FROM r JOIN months USING (seller_id, month)
             """,
             {"end": datetime.combine(MONTHS[1], datetime.min.time(), UTC) + timedelta(days=31)},
         )
@@ -326,7 +425,8 @@ class Bench:
             detail={"accruals": accruals, "accruals_per_s": round(rate)},
         )
         self.reset_credit()
-        credit_cashback(as_of=CREDIT_AS_OF)  # leave the data consistent for reconcile
+        # leave the data consistent for reconcile
+        self.explained("crediting", lambda: credit_cashback(as_of=CREDIT_AS_OF))
 
     def baseline_credit(self) -> None:
         """The same work as set-based SQL: mark the due accruals credited, write one wallet
@@ -387,6 +487,7 @@ class Bench:
                     lambda r: r.project <= r.baseline + 20,
                     detail={"lines": record.orders_count} if "settled" in name else {},
                 )
+                self.explained(f"page: {name}", lambda url=url: client.get(url), count=2)
 
     def deep_cursor(self) -> str:
         from orders.models import Order
@@ -430,6 +531,7 @@ class Bench:
         with override_settings(**IN_PROCESS):
             baseline = p95_ms(lambda: client.get("/bench/json/"), count=count)
             project = p95_ms(create_and_deliver, count=count)
+            self.explained("single order (create + event)", create_and_deliver, count=2)
         self.record(
             "single order (create + event)",
             project,
@@ -440,12 +542,15 @@ class Bench:
         )
 
     def scenario_bulk(self) -> None:
-        """1,000 delivered orders a request through gunicorn, against COPY of the same rows."""
+        """1,000 delivered orders a request through gunicorn, from as many clients at once as
+        gunicorn has workers, against COPY of the same rows."""
         from sellers.services import api_key_create
 
         _, key = api_key_create(seller=self.big, name="bench-bulk")
-        requests = max(3, self.runs * 2)
+        workers = 2 * (os.cpu_count() or 1)
+        requests = max(2 * workers, self.runs * workers)
         batches = [self.bulk_batch(r) for r in range(requests)]
+        bodies = [json.dumps({"orders": batch}).encode() for batch in batches]
         port = _free_port()
         env = {
             **os.environ,
@@ -460,7 +565,7 @@ class Bench:
                 "--bind",
                 f"127.0.0.1:{port}",
                 "--workers",
-                str(os.cpu_count() or 2),
+                str(workers),
                 "--log-level",
                 "warning",
             ],
@@ -468,23 +573,35 @@ class Bench:
             env=env,
             start_new_session=True,
         )
+        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
         try:
             _wait_for_port(port)
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-            conn.request("GET", "/healthz")
-            conn.getresponse().read()
-            started = time.perf_counter()
-            for batch in batches:
-                conn.request(
-                    "POST",
-                    "/api/v1/orders/bulk/",
-                    body=json.dumps({"orders": batch}),
-                    headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
-                )
-                answer = conn.getresponse()
+            clients = [
+                http.client.HTTPConnection("127.0.0.1", port, timeout=300) for _ in range(workers)
+            ]
+            for client in clients:  # connected and every worker warm before the clock starts
+                client.request("GET", "/healthz")
+                client.getresponse().read()
+
+            def post(n: int) -> float:
+                client = clients[n % workers]
+                started = time.perf_counter()
+                client.request("POST", "/api/v1/orders/bulk/", body=bodies[n], headers=headers)
+                answer = client.getresponse()
                 results = json.loads(answer.read())["results"]
                 if answer.status != 200 or {r["result"] for r in results} != {"created"}:
                     raise RuntimeError(f"bulk ingestion refused orders: {results[:2]}")
+                return time.perf_counter() - started
+
+            started = time.perf_counter()
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                # each client sends its share of the batches one after another
+                shares = [range(w, requests, workers) for w in range(workers)]
+                per_request = [
+                    t
+                    for times in pool.map(lambda share: [post(n) for n in share], shares)
+                    for t in times
+                ]
             elapsed = time.perf_counter() - started
         finally:
             os.killpg(server.pid, signal.SIGTERM)
@@ -498,7 +615,12 @@ class Bench:
             "orders/s",
             ">= 15,000 orders/s and >= 0.25 x COPY",
             lambda r: r.project >= 15000 and r.project >= 0.25 * r.baseline,
-            detail={"requests": requests},
+            detail={
+                "requests": requests,
+                "clients": workers,
+                "gunicorn_workers": workers,
+                "median_request_ms": round(statistics.median(per_request) * 1000, 1),
+            },
         )
 
     def bulk_batch(self, n: int) -> list[dict]:
@@ -576,6 +698,60 @@ class Bench:
             cursor.execute("DELETE FROM orders_order WHERE external_id LIKE 'COPY-%%'")
         return len(rows) / elapsed
 
+    def scenario_scale(self) -> None:
+        """Month close and crediting as beat sends them: the coordinator task on a real
+        Celery worker with a Redis broker fans the job out in chunks; timed with one worker
+        process and with two, and checked to have done the same work exactly once."""
+        from cashback.order_cashback import close_months, credit_cashback
+
+        close_months(as_of=CLOSE_AS_OF)
+        credit_cashback(as_of=CREDIT_AS_OF)
+        expected = self.outcome()
+        chunk = max(1, -(-self.sellers // 16))  # 16 chunks: enough for two to share
+        jobs = {
+            "month close": ("cashback.tasks.close_months", "close_month", CLOSE_AS_OF),
+            "crediting": ("cashback.tasks.credit_cashback", "credit_cashback", CREDIT_AS_OF),
+        }
+        times: dict[str, dict[int, float]] = {name: {} for name in jobs}
+        for processes in (1, 2):
+            with CeleryWorker(self.broker, processes=processes, chunk=chunk) as worker:
+                self.reset_close()
+                self.reset_credit()
+                for name, (task, job, as_of) in jobs.items():
+                    times[name][processes] = worker.run(task, job=job, as_of=as_of)
+                outcome = self.outcome()
+                if outcome != expected:
+                    raise RuntimeError(
+                        f"{processes} worker(s) did other work than one run in process: "
+                        f"{outcome} != {expected}"
+                    )
+        for name, by_processes in times.items():
+            self.record(
+                f"scale out: {name}",
+                by_processes[2],
+                by_processes[1],
+                "s",
+                "2 workers measurably faster, no work done twice",
+                lambda r: r.ratio <= 0.9,
+                detail={"chunk_sellers": chunk, "outcome": expected},
+            )
+
+    def outcome(self) -> dict:
+        """What the close and the crediting produced: any work done twice or left undone
+        changes it."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT (SELECT count(*) FROM cashback_cashbackmonth), "
+                "(SELECT count(*) FROM cashback_accrual), "
+                "(SELECT coalesce(sum(amount), 0) FROM cashback_accrual), "
+                "(SELECT count(*) FROM cashback_accrual WHERE status = 'credited'), "
+                "(SELECT count(*) FROM wallet_walletentry), "
+                "(SELECT coalesce(sum(amount), 0) FROM wallet_walletentry), "
+                "(SELECT coalesce(sum(balance), 0) FROM wallet_wallet)"
+            )
+            names = ("months", "accruals", "accrued", "credited", "entries", "posted", "balances")
+            return {n: str(v) for n, v in zip(names, cursor.fetchone(), strict=True)}
+
     def record(self, scenario, project, baseline, unit, target, judge, detail=None) -> None:
         result = Result(
             scenario,
@@ -638,6 +814,7 @@ class Bench:
                 for p in ("django", "djangorestframework", "celery", "psycopg", "gunicorn")
             },
             "results": [asdict(r) for r in self.results],
+            "explain": self.plans,
         }
 
 
@@ -665,3 +842,84 @@ def _wait_for_port(port: int, timeout: float = 60) -> None:
                 return
         time.sleep(0.2)
     raise RuntimeError(f"gunicorn did not listen on {port} within {timeout}s")
+
+
+class CeleryWorker:
+    """A real Celery worker on the bench database, reading a queue of its own on Redis."""
+
+    def __init__(self, broker: str, *, processes: int, chunk: int):
+        self.broker = broker
+        self.queue = f"bench-{os.getpid()}-{processes}"
+        self.log = Path(tempfile.gettempdir()) / f"{self.queue}.log"
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": _database_url(),
+            "CELERY_BROKER_URL": broker,
+            "CELERY_TASK_DEFAULT_QUEUE": self.queue,
+            "JOB_CHUNK_SELLERS": str(chunk),
+        }
+        self.args = [
+            str(Path(sys.executable).with_name("celery")),
+            "-A",
+            "config",
+            "worker",
+            "--concurrency",
+            str(processes),
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--hostname",
+            f"{self.queue}@%h",
+        ]
+
+    def __enter__(self) -> "CeleryWorker":
+        with self.log.open("w") as log:
+            self.process = subprocess.Popen(
+                self.args,
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + 60
+        while " ready." not in self.log.read_text():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the Celery worker did not start:\n{self.log.read_text()}")
+            time.sleep(0.1)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+        self.log.unlink(missing_ok=True)
+
+    def run(self, task: str, *, job: str, as_of: datetime) -> float:
+        """Send the job's coordinator as beat would, and time it until every chunk it sent
+        has run (the worker logs the coordinator's count of chunks)."""
+        from config.celery import app
+        from core.models import JobRun
+
+        # the job's runs, one a chunk, are the JobRun rows after this one
+        after = JobRun.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        sent = re.compile(rf"Task {re.escape(task)}\[[^\]]+\] succeeded in [0-9.]+s: (\d+)")
+        started = time.perf_counter()
+        with app.connection_for_write(self.broker) as broker:
+            app.send_task(task, args=[as_of.isoformat()], queue=self.queue, connection=broker)
+        deadline = time.monotonic() + 3600
+        while time.monotonic() < deadline:
+            runs = JobRun.objects.filter(pk__gt=after, job=job)
+            failed = runs.filter(status=JobRun.Status.FAILED).first()
+            if failed:
+                raise RuntimeError(f"{job} failed on the worker:\n{failed.errors[-3000:]}")
+            chunks = sent.findall(self.log.read_text())
+            succeeded = runs.filter(status=JobRun.Status.SUCCEEDED).count()
+            if chunks and succeeded >= int(chunks[-1]):
+                return time.perf_counter() - started
+            time.sleep(0.05)
+        raise RuntimeError(f"{job} did not finish within an hour:\n{self.log.read_text()}")

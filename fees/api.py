@@ -8,6 +8,7 @@ from core.money import format_rate
 from fees.models import SettledRecord
 from fees.selectors import RecordLine, settled_record_lines
 from sellers.api import (
+    VALIDATION_ERROR,
     AmountField,
     CursorPagination,
     ErrorSerializer,
@@ -66,7 +67,13 @@ class SettledRecordDetailSerializer(SettledRecordSerializer):
 
 @extend_schema(
     summary="Your settled records",
-    responses={200: SettledRecordSerializer(many=True), 401: ErrorSerializer},
+    # 400: a page_size out of range; 404: a cursor that is not one of ours (CursorPagination)
+    responses={
+        200: SettledRecordSerializer(many=True),
+        400: VALIDATION_ERROR,
+        401: ErrorSerializer,
+        404: ErrorSerializer,
+    },
 )
 class SettlementList(SellerScopedListAPIView):
     serializer_class = SettledRecordSerializer

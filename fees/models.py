@@ -109,6 +109,10 @@ class SettledRecordLine(models.Model):
 
     class Meta:
         ordering = ["record", "entry"]
+        indexes = [
+            # A record's lines in its order, from any position: View Details pages by it.
+            models.Index(fields=["record", "entry"], name="settled_line_record_entry"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.record_id}: {self.entry_id}"

@@ -1,14 +1,18 @@
 """Reads of the service fee: an order's fee, settled records and their breakdown."""
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from itertools import islice
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 
 from core.money import format_rate, round_money
-from fees.models import FeeEntry, FeeEntryKind, SettledRecord
+from fees.models import FeeEntry, FeeEntryKind, SettledRecord, SettledRecordLine
 from orders.models import Order
+from orders.selectors import encode_cursor
 from sellers.models import Seller
 
 ZERO = Decimal("0.00")
@@ -112,15 +116,48 @@ class RecordLine:
         return self.order.delivered_at
 
 
-def settled_record_lines(*, record: SettledRecord) -> list[RecordLine]:
-    """A record's breakdown by order, in two queries whatever its size."""
-    entries = _with_charges(
-        list(
-            FeeEntry.objects.filter(settled_line__record=record)
-            .select_related("order")
-            .order_by("order__placed_at", "order_id", "occurred_at", "pk")
-        )
+@dataclass(frozen=True)
+class RecordLinePage:
+    lines: list[RecordLine]
+    next_cursor: str | None
+
+
+# What a line shows and explains, of an entry and of its order: nothing else is read.
+LINE_FIELDS = (
+    "order",
+    "kind",
+    "amount",
+    "rate",
+    "fee_base",
+    "refunded_base",
+    "completes_return",
+    "order__external_id",
+    "order__placed_at",
+    "order__delivered_at",
+    "order__net_product_price",
+    "order__seller_funded_discount",
+)
+
+
+def _record_entries(record: SettledRecord) -> QuerySet[FeeEntry]:
+    """A record's entries with their orders, each refund with its order's charge (for
+    `explain`), in the record's order."""
+    charge = (
+        FeeEntry.objects.filter(order_id=OuterRef("order_id"), kind=FeeEntryKind.CHARGE)
+        .order_by()
+        .values("amount")[:1]
     )
+    return (
+        FeeEntry.objects.filter(settled_line__record=record)
+        .select_related("order")
+        .only(*LINE_FIELDS)
+        .annotate(order_charge_amount=Coalesce(Subquery(charge), Value(ZERO)))
+        .order_by("pk")
+    )
+
+
+def _lines_of(entries: Iterable[FeeEntry]) -> list[RecordLine]:
+    """Entries, by order, as one line an order, each where its order's first entry is."""
     lines: dict[int, RecordLine] = {}
     for entry in entries:
         line = lines.setdefault(
@@ -132,3 +169,66 @@ def settled_record_lines(*, record: SettledRecord) -> list[RecordLine]:
             line.refunded += entry.amount
         line.explanations.append(explain(entry))
     return list(lines.values())
+
+
+def settled_record_lines(*, record: SettledRecord) -> list[RecordLine]:
+    """A record's whole breakdown by order, in the record's order, in one query."""
+    return _lines_of(_record_entries(record))
+
+
+def _first_lines(record: SettledRecord) -> QuerySet[SettledRecordLine]:
+    """Each order's first line in the record (its earliest entry there), in the record's
+    order (SettledRecordLine's own: by entry, that is as the fees were charged and
+    refunded). The index on (record, entry) gives them from any position on: a page reads
+    its own lines, and one or two more for each order it already showed."""
+    earlier = SettledRecordLine.objects.filter(
+        record_id=OuterRef("record_id"),
+        entry__order_id=OuterRef("entry__order_id"),
+        entry_id__lt=OuterRef("entry_id"),
+    )
+    return (
+        SettledRecordLine.objects.filter(record=record)
+        .filter(~Exists(earlier))
+        .order_by("entry_id")
+    )
+
+
+def _page_lines(record: SettledRecord, order_ids: list[int]) -> list[RecordLine]:
+    """The lines of these orders of the record, in the order given."""
+    if not order_ids:
+        return []
+    lines = {
+        line.order.pk: line
+        for line in _lines_of(_record_entries(record).filter(order_id__in=order_ids))
+    }
+    return [lines[pk] for pk in order_ids]
+
+
+def settled_record_lines_page(
+    *, record: SettledRecord, after: tuple[datetime, int] | None = None, size: int = 50
+) -> RecordLinePage | None:
+    """A page of a record's breakdown, in the record's order, found by keyset with the
+    orders list's cursors (`orders.selectors`): a cursor names the last order shown, and
+    the page goes on after that order's first line. Two queries at any depth, its orders
+    then their entries, and nothing counts the lines. None when the cursor names an order
+    that is not in the record (a cursor that is not one of ours)."""
+    firsts = _first_lines(record)
+    if after is not None:
+        _placed, order_id = after
+        position = _first_lines(record).filter(entry__order_id=order_id).values("entry_id")[:1]
+        firsts = firsts.filter(entry_id__gt=Subquery(position))
+    order_ids = list(firsts.values_list("entry__order_id", flat=True)[: size + 1])
+    if after is not None and not order_ids:
+        # A cursor is written only when more follows, and a record never changes.
+        return None
+    lines = _page_lines(record, order_ids[:size])
+    more = len(order_ids) > size
+    return RecordLinePage(lines=lines, next_cursor=encode_cursor(lines[-1].order) if more else None)
+
+
+def settled_record_lines_all(*, record: SettledRecord, chunk: int = 500) -> Iterator[RecordLine]:
+    """Every line of a record, in the record's order, read `chunk` orders at a time: for a
+    download of any size in bounded memory."""
+    orders = _first_lines(record).values_list("entry__order_id", flat=True).iterator(chunk)
+    while order_ids := list(islice(orders, chunk)):
+        yield from _page_lines(record, order_ids)

@@ -16,6 +16,7 @@ from cashback.selectors import coverage_for, rate_in_force
 from core.jobs import recorded
 from core.money import cents, round_money
 from fees.models import FeeEntry, FeeEntryKind, SettledRecord, SettledRecordLine
+from orders.inserts import insert_rows
 from orders.models import Order
 from orders.steps import AppliedStep
 
@@ -93,25 +94,46 @@ def fees_due(orders: list[Order]) -> dict[int, FeeDue]:
     return due
 
 
+CHARGE_COLUMNS = (
+    "seller_id",
+    "order_id",
+    "order_event_id",
+    "kind",
+    "amount",
+    "currency",
+    "campaign_id",
+    "registration_id",
+    "rate",
+    "fee_base",
+    "occurred_at",
+)
+
+
 def charge_delivered_orders(applied: list[AppliedStep]) -> None:
-    """Charge the fee of each delivered order that is fee-eligible (`fees_due`)."""
+    """Charge the fee of each delivered order that is fee-eligible (`fees_due`). A bulk
+    batch delivers a thousand orders at once: the charges are written as rows (COPY)."""
     due = fees_due([a.order for a in applied])
-    FeeEntry.objects.bulk_create(
-        FeeEntry(
-            seller_id=a.order.seller_id,
-            order=a.order,
-            order_event=a.event,
-            kind=FeeEntryKind.CHARGE,
-            amount=fee.amount,
-            currency=a.order.currency,
-            campaign_id=fee.registration.campaign_id,
-            registration=fee.registration,
-            rate=fee.rate,
-            fee_base=a.order.fee_base,
-            occurred_at=a.event.occurred_at,
-        )
-        for a in applied
-        if (fee := due.get(a.order.pk)) is not None
+    insert_rows(
+        FeeEntry,
+        CHARGE_COLUMNS,
+        [
+            (
+                a.order.seller_id,
+                a.order.pk,
+                a.event.pk,
+                FeeEntryKind.CHARGE.value,
+                fee.amount,
+                a.order.currency,
+                fee.registration.campaign_id,
+                fee.registration.pk,
+                fee.rate,
+                a.order.fee_base,
+                a.event.occurred_at,
+            )
+            for a in applied
+            if (fee := due.get(a.order.pk)) is not None
+        ],
+        ids=False,
     )
 
 

@@ -61,6 +61,13 @@ class Order(models.Model):
             models.Index(fields=["seller", "-placed_at", "-id"], name="order_seller_placed"),
             # The API's updated_since filter.
             models.Index(fields=["seller", "updated_at", "id"], name="order_seller_updated"),
+            # A seller's orders delivered in a period: the month's GMV so far (Order Cashback
+            # Dashboard) reads this month's deliveries, not the seller's whole history.
+            models.Index(
+                fields=["seller", "delivered_at"],
+                condition=Q(delivered_at__isnull=False),
+                name="order_seller_delivered",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(fields=["seller", "external_id"], name="order_external_id"),

@@ -2,14 +2,16 @@
 
 import base64
 import binascii
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from django.db.models import Q, QuerySet
+from django.db import connection
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from orders.models import Order, OrderEvent
+from orders.models import EventType, Order, OrderEvent
 from sellers.models import Seller
 
 
@@ -62,7 +64,12 @@ def orders_page(
     position = decode_cursor(cursor) if cursor else None
     if position:
         placed_at, pk = position
-        orders = orders.filter(Q(placed_at__lt=placed_at) | Q(placed_at=placed_at, pk__lt=pk))
+        # The bound on placed_at alone lets the index start at the position: with only the
+        # OR, PostgreSQL reads the seller's index from its start, and a deep page costs its
+        # depth.
+        orders = orders.filter(placed_at__lte=placed_at).filter(
+            Q(placed_at__lt=placed_at) | Q(placed_at=placed_at, pk__lt=pk)
+        )
     rows = list(orders.order_by("-placed_at", "-pk")[: size + 1])
     more = len(rows) > size
     rows = rows[:size]
@@ -79,3 +86,32 @@ def order_get_for_seller(*, seller: Seller, external_id: str) -> Order | None:
 
 def order_timeline(*, order: Order) -> list[OrderEvent]:
     return list(order.events.order_by("occurred_at", "pk"))
+
+
+def orders_by_external_id(*, seller: Seller, external_ids: Collection[str]) -> dict[str, Order]:
+    """The seller's orders of these external ids, each with the input it was created with
+    as `first_payload` (None if it has no created event), in one or two queries.
+
+    On PostgreSQL each id is looked up in the (seller, external_id) index: for a seller
+    holding most of the rows the planner would scan the whole table for a long IN list
+    (a thousand ids: 24 ms instead of 2 ms)."""
+    if not external_ids:
+        return {}
+    orders = Order.objects.filter(seller=seller).order_by()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT found.id FROM unnest(%s::text[]) AS given(external_id), LATERAL ("
+                "SELECT o.id FROM orders_order o "
+                "WHERE o.seller_id = %s AND o.external_id = given.external_id LIMIT 1) AS found",
+                [list(external_ids), seller.pk],
+            )
+            found = [pk for (pk,) in cursor.fetchall()]
+        if not found:
+            return {}
+        orders = orders.filter(pk__in=found)
+    else:
+        orders = orders.filter(external_id__in=external_ids)
+    created = OrderEvent.objects.filter(order=OuterRef("pk"), type=EventType.CREATED)
+    orders = orders.annotate(first_payload=Subquery(created.order_by().values("payload")[:1]))
+    return {order.external_id: order for order in orders}

@@ -4,8 +4,10 @@ from django import forms
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from core.templatetags.money import amount
+from core.templatetags.rows import RowFormat
 from orders import sections
-from orders.models import OrderStatus
+from orders.models import Order, OrderStatus
 from orders.selectors import order_get_for_seller, order_timeline, orders_page
 from sellers.decorators import seller_required
 
@@ -38,10 +40,32 @@ def order_list(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "page": page,
+        "rows": order_rows(page.orders),
         "first_page": bool(filters.get("cursor")),
         "filter_query": query.urlencode(),
     }
     return render(request, "orders/order_list.html", context)
+
+
+def order_rows(orders: list[Order]) -> list[dict]:
+    """Each order's cells as the list writes them, made here once: in the template a
+    Decimal, a date filter or {% url %} a cell costs tens of microseconds, and a page has
+    400 cells (core/templatetags/rows.py). Dicts: a template looks keys up first."""
+    cells = RowFormat()
+    return [
+        {
+            "href": cells.order_url(order.external_id),
+            "order": order.external_id,
+            "placed": cells.minute(order.placed_at),
+            "status": order.get_status_display(),
+            "price": f"{amount(order.net_product_price)} {order.currency}",
+            "discount": amount(order.seller_funded_discount),
+            "refunded": amount(order.refunded_amount),
+            "voucher": order.bonus_cashback_voucher,
+            "channel": order.get_fulfillment_channel_display(),
+        }
+        for order in orders
+    ]
 
 
 @seller_required

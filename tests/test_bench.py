@@ -33,6 +33,8 @@ def test_bench_runs_every_scenario_and_stays_consistent(tmp_path):
             "--no-progress",
             "--json",
             str(report_file),
+            "--explain",
+            str(tmp_path / "explain.md"),
         ],
         cwd=ROOT,
         env=env,
@@ -50,6 +52,8 @@ def test_bench_runs_every_scenario_and_stays_consistent(tmp_path):
         "single order (create + event)",
         "page: orders, deep page",
         "page: settled record details",
+        "scale out: month close",
+        "scale out: crediting",
     } <= scenarios
     for r in report["results"]:
         assert r["project"] > 0 and r["baseline"] > 0 and isinstance(r["met"], bool)
@@ -58,3 +62,20 @@ def test_bench_runs_every_scenario_and_stays_consistent(tmp_path):
     rows = report["verification"]["rows"]
     assert rows["orders_order"] >= 2000 and rows["cashback_accrual"] > 0
     assert rows["wallet_walletentry"] > 0  # crediting really credited
+    # the plans of the hot statements, taken as they ran
+    plans = report["explain"]
+    assert {"month close", "crediting", "page: orders, deep page"} <= set(plans)
+    close = plans["month close"]
+    assert close and all(p["calls"] >= 1 and "cost=" in p["plan"] for p in close)
+    assert "### crediting" in (tmp_path / "explain.md").read_text()
+
+
+def test_bench_refuses_an_unknown_scenario():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "bench", "--scenarios", "close,warp"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0 and "Unknown scenarios: warp" in result.stderr

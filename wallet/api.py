@@ -7,7 +7,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from sellers.api import CursorPagination, ErrorSerializer, SellerScopedListAPIView
+from sellers.api import (
+    VALIDATION_ERROR,
+    CursorPagination,
+    ErrorSerializer,
+    SellerScopedListAPIView,
+)
 from wallet.models import WalletEntry
 from wallet.selectors import wallet_balance
 
@@ -35,7 +40,13 @@ class WalletView(APIView):
 
 @extend_schema(
     summary="Your wallet's entries, newest first",
-    responses={200: WalletEntrySerializer(many=True), 401: ErrorSerializer},
+    # 400: a page_size out of range; 404: a cursor that is not one of ours (CursorPagination)
+    responses={
+        200: WalletEntrySerializer(many=True),
+        400: VALIDATION_ERROR,
+        401: ErrorSerializer,
+        404: ErrorSerializer,
+    },
 )
 class WalletEntries(SellerScopedListAPIView):
     serializer_class = WalletEntrySerializer

@@ -3,8 +3,9 @@
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import transaction
-from django.db.models import F, OuterRef, Subquery, Sum
+from django.db import connection, transaction
+from django.db.models import F, OuterRef, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from sellers.models import User
@@ -29,18 +30,19 @@ class Posting:
 def wallets_for(seller_ids: set[int]) -> dict[int, Wallet]:
     """The sellers' wallets, created where missing, locked in a fixed order (by seller) for
     the rest of the transaction."""
+    return {w.seller_id: w for w in _locked_wallets(seller_ids)}
+
+
+def _locked_wallets(seller_ids: set[int]) -> QuerySet[Wallet]:
+    """Creates the sellers' wallets where missing; the query returned locks them, by seller,
+    when it runs."""
     missing = seller_ids - set(
         Wallet.objects.filter(seller_id__in=seller_ids).values_list("seller_id", flat=True)
     )
     Wallet.objects.bulk_create(
         [Wallet(seller_id=s) for s in sorted(missing)], ignore_conflicts=True
     )
-    return {
-        w.seller_id: w
-        for w in Wallet.objects.select_for_update()
-        .filter(seller_id__in=seller_ids)
-        .order_by("seller_id")
-    }
+    return Wallet.objects.select_for_update().filter(seller_id__in=seller_ids).order_by("seller_id")
 
 
 def wallet_post(postings: list[Posting]) -> list[WalletEntry]:
@@ -85,6 +87,59 @@ def wallet_post(postings: list[Posting]) -> list[WalletEntry]:
             updated_at=at,
         )
     return entries
+
+
+def wallet_post_rows(*, kind: str, seller_ids: set[int], rows: str, params: dict) -> int:
+    """`wallet_post` for many postings at once, set-based: an entry of `kind` for each row
+    of the query `rows` (`seller_id`, `amount`, `reference`, `description` and a unique
+    `position`), the rows never leaving the database. The same guarantees: the wallets of
+    `seller_ids` created where missing and locked by seller; each entry's balance_after the
+    running balance in the order of `position`, which is also the order of the wallet's
+    entries' ids; each balance moved to its last entry's, in the same transaction. A row of
+    another seller, a balance below zero or a reference posted before makes the database
+    refuse all of it. Returns how many entries were posted."""
+    if not seller_ids:
+        return 0
+    at = timezone.now()
+    with transaction.atomic(), connection.cursor() as cursor:
+        wallets = {
+            f"wallet_{n}": pk
+            for n, pk in enumerate(_locked_wallets(seller_ids).values_list("pk", flat=True))
+        }
+        # In integer cents, so that SQLite's floating point adds up as PostgreSQL does. A row
+        # whose wallet is not one locked here joins none, and its NULL wallet is refused.
+        cursor.execute(
+            f"""
+            INSERT INTO wallet_walletentry
+                (wallet_id, kind, amount, balance_after, reference, description, reason,
+                 created_at)
+            SELECT wallet_id, %(wallet_kind)s, cents / 100.0,
+                   (balance_cents + SUM(cents) OVER (PARTITION BY wallet_id ORDER BY position
+                                                     ROWS UNBOUNDED PRECEDING)) / 100.0,
+                   reference, description, '', %(wallet_at)s
+            FROM (SELECT w.id AS wallet_id, posting.reference, posting.description,
+                         posting.position,
+                         CAST(ROUND(w.balance * 100) AS BIGINT) AS balance_cents,
+                         CAST(ROUND(posting.amount * 100) AS BIGINT) AS cents
+                  FROM ({rows}) AS posting
+                  LEFT JOIN wallet_wallet w
+                         ON w.seller_id = posting.seller_id
+                        AND w.id IN ({", ".join(f"%({name})s" for name in wallets)})) p
+            ORDER BY wallet_id, position""",  # noqa: S608 (the caller's query, and placeholders)
+            {
+                **params,
+                **wallets,
+                "wallet_kind": kind,
+                "wallet_at": connection.ops.adapt_datetimefield_value(at),
+            },
+        )
+        posted = cursor.rowcount
+        last = WalletEntry.objects.filter(wallet=OuterRef("pk")).order_by("-pk")
+        Wallet.objects.filter(pk__in=wallets.values()).update(
+            balance=Coalesce(Subquery(last.values("balance_after")[:1]), F("balance")),
+            updated_at=at,
+        )
+    return posted
 
 
 def wallet_adjust(*, seller_id: int, amount: Decimal, reason: str, staff: User) -> WalletEntry:

@@ -303,16 +303,16 @@ def test_a_crash_half_way_leaves_each_accrual_credited_once_or_pending(seller, m
     close_months(as_of=OCTOBER_CLOSE)
     assert list(Accrual.objects.values_list("amount", flat=True)) == [D("1.00")] * 5
 
-    real_post = cashback.order_cashback.wallet_post
+    real_post = cashback.order_cashback.wallet_post_rows
     calls = []
 
-    def crash_on_the_second_batch(postings, **kwargs):
-        calls.append(len(postings))
+    def crash_on_the_second_batch(**kwargs):
+        calls.append(real_post(**kwargs))  # the batch's entries are written, then it dies
         if len(calls) == 2:
             raise RuntimeError("worker died")
-        return real_post(postings, **kwargs)
+        return calls[-1]
 
-    monkeypatch.setattr(cashback.order_cashback, "wallet_post", crash_on_the_second_batch)
+    monkeypatch.setattr(cashback.order_cashback, "wallet_post_rows", crash_on_the_second_batch)
     with pytest.raises(RuntimeError, match="worker died"):
         credit_cashback(as_of=CREDIT_AT, batch_size=2)
 

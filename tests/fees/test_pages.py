@@ -294,11 +294,12 @@ class TestDetail:
         _, *body, total = rows(element(html.decode(), "table", "record-lines"))
         c3 = "C-3", "2026-10-01", "2026-10-04", "10.05", "0.00", "10.05", "3 %"
         f6 = "F-6", "2026-10-06", "2026-10-07", "50.00", "0.00", "50.00", "3 %"
+        # In the record's order: F-6 charged on the 7th, C-3 refunded on the 8th.
         assert body == [
-            [*c3, "0.00", "0.30", "−0.30"],
-            ["", "Refund of the whole fee, 0.30: the order is returned"],
             [*f6, "1.50", "0.00", "1.50"],
             ["", "3 % of (50.00 − 0.00) = 1.50"],
+            [*c3, "0.00", "0.30", "−0.30"],
+            ["", "Refund of the whole fee, 0.30: the order is returned"],
         ]
         assert total == ["Total", "1.50", "0.30", "1.20 USD"]
 
@@ -392,7 +393,9 @@ def test_the_detail_page_runs_in_a_fixed_number_of_queries(
 
 
 def read_csv(response) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    # The download is streamed: its body is the concatenation of its chunks.
+    body = b"".join(response.streaming_content)
+    return list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
 
 
 class TestCsv:

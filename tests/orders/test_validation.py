@@ -14,6 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from orders.models import Order, OrderEvent
+from orders.services import orders_create
+from tests.orders.conftest import order_input
 
 pytestmark = pytest.mark.django_db
 
@@ -157,6 +159,17 @@ BAD_ORDERS = [
     pytest.param({"net_product_price": 1e13}, "net_product_price", id="price-1e13-number"),
     pytest.param({"net_product_price": "1e400"}, "net_product_price", id="price-1e400"),
     pytest.param({"net_product_price": "1" * 5000}, "net_product_price", id="price-5000-digits"),
+    # Only the strings the schema's pattern describes: DRF's DecimalField takes these too.
+    pytest.param({"net_product_price": 120}, "net_product_price", id="price-a-number"),
+    pytest.param({"net_product_price": " 120.00"}, "net_product_price", id="price-spaced"),
+    pytest.param({"net_product_price": "1.2e2"}, "net_product_price", id="price-exponent"),
+    pytest.param({"net_product_price": "1_20"}, "net_product_price", id="price-underscore"),
+    pytest.param({"net_product_price": "+120"}, "net_product_price", id="price-plus"),
+    pytest.param({"net_product_price": "120."}, "net_product_price", id="price-trailing-dot"),
+    pytest.param({"seller_funded_discount": "-0"}, "seller_funded_discount", id="discount-minus-0"),
+    pytest.param(
+        {"net_product_price": "\u0661\u0662\u0660"}, "net_product_price", id="price-arabic"
+    ),
     # Discount above the price.
     pytest.param(
         {"seller_funded_discount": "120.01"}, "seller_funded_discount", id="discount-above-price"
@@ -427,6 +440,8 @@ BAD_EVENTS = [
     pytest.param({**REFUND, "amount": "0.00"}, "amount", id="amount-zero"),
     pytest.param({**REFUND, "amount": "NaN"}, "amount", id="amount-nan"),
     pytest.param({**REFUND, "amount": None}, "amount", id="amount-null"),
+    pytest.param({**REFUND, "amount": 10}, "amount", id="amount-a-number"),
+    pytest.param({**REFUND, "amount": "1e1"}, "amount", id="amount-exponent"),
     pytest.param(
         {"type": "shipped", "occurred_at": "2026-10-05T10:00:00Z", "amount": "1.00"},
         "amount",
@@ -671,6 +686,8 @@ def test_bulk_items_that_are_not_objects_are_error_results(api):
     ("query", "field"),
     [
         pytest.param({"status": "bogus"}, "status", id="status-bogus"),
+        pytest.param({"status": ""}, "status", id="status-empty"),
+        pytest.param({"updated_since": ""}, "updated_since", id="since-empty"),
         pytest.param({"updated_since": "not-a-date"}, "updated_since", id="since-not-a-date"),
         pytest.param(
             {"updated_since": "2026-10-01T10:00:00"}, "updated_since", id="since-no-offset"
@@ -706,6 +723,50 @@ def test_a_bad_cursor_answers_404(api, delivered, value):
 
     assert response.status_code == 404, response.content
     assert set(response.json()) == {"detail"}
+
+
+@pytest.mark.parametrize(
+    "value", ["0", "501", "-1", "1.5", "1e2", " 5", "+5", "five", "", "\u0665", "9" * 5000]
+)
+def test_a_page_size_that_is_not_a_whole_number_from_1_to_500_answers_400(api, value):
+    response = api.get(ORDERS, {"page_size": value})
+
+    assert response.status_code == 400, response.content
+    assert response.json() == {"page_size": ["A whole number from 1 to 500."]}
+
+
+@pytest.mark.parametrize("value", ["1", "500", "007"])
+def test_a_page_size_from_1_to_500_is_taken(api, delivered, value):
+    response = api.get(ORDERS, {"page_size": value})
+
+    assert response.status_code == 200, response.content
+    assert len(response.json()["results"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type"),
+    [
+        pytest.param(
+            json.dumps({"type": "delivered", "occurred_at": "2026-10-04T10:00:00Z"}),
+            JSON,
+            id="good",
+        ),
+        pytest.param("{}", JSON, id="empty"),
+        pytest.param('{"type": "bogus", "foo": 1}', JSON, id="bad"),
+        pytest.param("{", JSON, id="invalid-json"),
+        pytest.param("<event/>", "application/xml", id="xml"),
+    ],
+)
+def test_an_event_for_an_order_not_yours_is_404_whatever_the_body(
+    api, other_seller, content, content_type
+):
+    orders_create(seller=other_seller, inputs=[order_input(external_id="THEIRS")])
+
+    for external_id in ("THEIRS", "NONE"):
+        response = api.generic("POST", events_url(external_id), content, content_type=content_type)
+
+        assert response.status_code == 404, response.content
+        assert response.json() == {"detail": "No order of yours has this external_id."}
 
 
 # 6. Any JSON at all ------------------------------------------------------------------------

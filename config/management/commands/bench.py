@@ -1,4 +1,5 @@
 import json
+import os
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -6,7 +7,7 @@ from django.db import connection
 
 from config.bench import Bench
 
-SCENARIOS = ("close", "credit", "pages", "single", "bulk")
+SCENARIOS = ("close", "credit", "pages", "single", "bulk", "scale")
 
 
 class Command(BaseCommand):
@@ -23,6 +24,15 @@ class Command(BaseCommand):
         parser.add_argument(
             "--scenarios", default=",".join(SCENARIOS), help=f"Of {', '.join(SCENARIOS)}."
         )
+        parser.add_argument(
+            "--broker",
+            default=_redis_broker(),
+            help="The Redis broker of the scale-out scenario's workers "
+            "(default: CELERY_BROKER_URL when it is Redis, else the local Redis).",
+        )
+        parser.add_argument(
+            "--explain", metavar="FILE", help="Write the plans of the slowest statements here."
+        )
         parser.add_argument("--keep", action="store_true", help="Keep the bench database.")
         parser.add_argument("--no-progress", action="store_true")
 
@@ -35,6 +45,8 @@ class Command(BaseCommand):
             raise CommandError(f"Unknown scenarios: {', '.join(sorted(unknown))}.")
         if "credit" in chosen and "close" not in chosen:
             chosen.insert(0, "close")  # crediting needs closed months
+        if "scale" in chosen and not options["broker"].startswith("redis"):
+            raise CommandError("The scale-out scenario runs real workers on Redis: --broker.")
         original = connection.settings_dict["NAME"]
         connection.settings_dict.setdefault("TEST", {})["NAME"] = f"{original}_bench"
         connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=options["keep"])
@@ -45,6 +57,7 @@ class Command(BaseCommand):
                 runs=options["runs"],
                 out=self.stdout,
                 progress=not options["no_progress"],
+                broker=options["broker"],
             )
             self.stdout.write(
                 f"Building {options['sellers']:,} sellers and {options['orders']:,} orders ..."
@@ -62,6 +75,9 @@ class Command(BaseCommand):
         if options["json"]:
             Path(options["json"]).write_text(json.dumps(report, indent=2, default=str))
             self.stdout.write(f"Wrote {options['json']}.")
+        if options["explain"]:
+            Path(options["explain"]).write_text(plans_markdown(report["explain"]))
+            self.stdout.write(f"Wrote {options['explain']}.")
         if not report["verification"]["reconcile"]:
             raise CommandError(
                 "reconcile found mismatches after the timings:\n"
@@ -83,3 +99,21 @@ class Command(BaseCommand):
             f"reconcile: {'clean' if v['reconcile'] else 'MISMATCHES'}; rows: "
             + ", ".join(f"{k} {n:,}" for k, n in v["rows"].items())
         )
+
+
+def _redis_broker() -> str:
+    configured = os.environ.get("CELERY_BROKER_URL", "")
+    return configured if configured.startswith("redis") else "redis://127.0.0.1:6379/0"
+
+
+def plans_markdown(plans: dict[str, list[dict]]) -> str:
+    """The plans as the EXPLAIN section of docs/performance.md shows them."""
+    parts = []
+    for scenario, statements in plans.items():
+        parts.append(f"### {scenario}\n")
+        for s in statements:
+            parts.append(
+                f"{s['calls']} call(s), {s['total_ms']} ms in all:\n\n```sql\n{s['sql']}\n```\n\n"
+                f"```\n{s['plan']}\n```\n"
+            )
+    return "\n".join(parts)
