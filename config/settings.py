@@ -6,10 +6,12 @@ the README; with them and DEBUG off, `manage.py check --deploy` is clean.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -46,6 +48,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
+    "csp",
     # In dependency order (tests/test_layering.py keeps it): core <- sellers <- orders <-
     # cashback <- fees, and wallet <- cashback; wallet is a plain ledger that knows no program.
     "core",
@@ -68,6 +72,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # last: it answers a locked-out sign-in
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -118,6 +125,21 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Sign-in attempts are counted (django-axes) for the Seller Center and the admin alike: after
+# AXES_FAILURE_LIMIT failures for a username from one address, that pair is locked out for
+# AXES_COOLOFF_MINUTES; a success resets the count.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", "5")
+AXES_COOLOFF_TIME = timedelta(minutes=envint("AXES_COOLOFF_MINUTES", "15"))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "sellers/locked_out.html"
+AXES_IPWARE_PROXY_COUNT = envint("PROXY_COUNT", "0")
+AXES_VERBOSE = False
+
 LOGIN_URL = "seller:login"
 LOGIN_REDIRECT_URL = "seller:home"
 LOGOUT_REDIRECT_URL = "seller:login"
@@ -149,6 +171,33 @@ if envbool("TRUST_X_FORWARDED_PROTO", "False"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+# Every page loads its scripts, styles and images from this site only: no inline script or
+# style, no other origin, no framing. The API docs page adds only its own inline style.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
+# A shared cache (Redis) in production, so that API rate limits hold across processes; each
+# process counts on its own without it.
+CACHE_URL = os.environ.get("CACHE_URL", "")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        if CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
 
 # REST API for integrators: bearer API keys only, JSON only, deny by default.
 REST_FRAMEWORK = {
@@ -161,6 +210,9 @@ REST_FRAMEWORK = {
     "COERCE_DECIMAL_TO_STRING": True,
     # Escape non-ASCII in answers: an error that quotes bad input back can always be written.
     "UNICODE_JSON": False,
+    # Requests a minute, per API key (sellers.throttling); 429 with Retry-After beyond.
+    "DEFAULT_THROTTLE_CLASSES": ["sellers.throttling.ApiKeyRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"api_key": os.environ.get("API_RATE_LIMIT", "1200/min")},
 }
 
 SPECTACULAR_SETTINGS = {
@@ -206,6 +258,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
+# The queue tasks are sent to and workers read; a separate one keeps a benchmark's or a
+# second deployment's workers apart on a shared Redis.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery")
 # A task is acknowledged after it ran, and given back when its worker dies: every task is
 # an idempotent service call, so running one again is harmless and losing one is not.
 CELERY_TASK_ACKS_LATE = True

@@ -27,6 +27,16 @@ def _static_files_without_manifest(settings):
     }
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    # Rate limits count in the cache; each test starts with none counted.
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def account_manager(db):
     return StaffUserFactory(first_name="Alex", last_name="Morgan", email="alex@cashback.example")

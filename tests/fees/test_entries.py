@@ -12,6 +12,7 @@ from orders.services import EventInput, order_apply_event
 from tests.factories import make_campaign
 from tests.fees.conftest import REGISTERED_AT, deliver
 from tests.orders.conftest import T0
+from tests.tampering import tampering
 
 pytestmark = pytest.mark.django_db
 
@@ -260,5 +261,10 @@ class TestConstraints:
 
     def test_amounts_are_never_negative(self, seller, registered):
         order = deliver(seller)
-        with pytest.raises(IntegrityError), transaction.atomic():
+        # the append-only guard lifted, so that the check constraint itself is what refuses
+        with (
+            tampering("fees_feeentry"),
+            pytest.raises(IntegrityError, match=r"(?i)check constraint"),
+            transaction.atomic(),
+        ):
             FeeEntry.objects.filter(order=order).update(amount=D("-1.00"))

@@ -12,6 +12,15 @@ from fees.models import FeeEntry, SettledRecord, SettledRecordLine
 from fees.services import settle_fees
 from orders.services import EventInput, order_apply_event
 from tests.fees.conftest import REGISTERED_AT, deliver
+from tests.tampering import tampering
+
+
+@pytest.fixture(autouse=True)
+def _ledger_open_to_corruption(db):
+    """These tests corrupt the fee ledger on purpose, to see reconcile name each fault."""
+    with tampering("fees_feeentry", "fees_settledrecordline"):
+        yield
+
 
 pytestmark = pytest.mark.django_db
 

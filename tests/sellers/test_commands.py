@@ -4,6 +4,7 @@ from io import StringIO
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
+from django.http import HttpRequest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
@@ -25,7 +26,7 @@ class TestCreateSeller:
         )
         assert json.loads(lines[-1]) == {"slug": "acme-gadgets", "username": "acme"}
         seller = Seller.objects.get(slug="acme-gadgets")
-        user = authenticate(username="acme", password="pw-1")
+        user = authenticate(HttpRequest(), username="acme", password="pw-1")
         assert user is not None and user.seller == seller
         assert PlanChange.objects.get(seller=seller).plan == "monthly"
 
@@ -101,8 +102,8 @@ class TestSeedDemo:
 
         demo = Seller.objects.get(slug="demo-shop")
         assert demo.account_manager.username == "admin"
-        assert client.login(username="demo", password="demo")
+        assert client.login(request=HttpRequest(), username="demo", password="demo")
         assert "Demo Shop" in client.get(reverse("seller:home")).content.decode()
         client.logout()
-        assert client.login(username="admin", password="admin")
+        assert client.login(request=HttpRequest(), username="admin", password="admin")
         assert client.get(reverse("admin:index")).status_code == 200
