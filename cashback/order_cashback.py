@@ -184,9 +184,11 @@ def _sql_local_date(column: str) -> str:
 def _sql_plus_days(column: str, days: int) -> str:
     if connection.vendor == "postgresql":
         return f"({column} + interval '{days} days')"
-    # SQLite keeps 'YYYY-MM-DD HH:MM:SS[.ffffff]': move the seconds, keep the fraction.
+    # SQLite keeps 'YYYY-MM-DD HH:MM:SS[.ffffff]': move the whole seconds, keep the fraction
+    # as written (its date functions would round it to milliseconds, and carry a second).
     return (
-        f"(strftime('%%Y-%%m-%%d %%H:%%M:%%S', {column}, '+{days} days') || substr({column}, 20))"
+        f"(strftime('%%Y-%%m-%%d %%H:%%M:%%S', substr({column}, 1, 19), '+{days} days')"
+        f" || substr({column}, 20))"
     )
 
 
