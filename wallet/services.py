@@ -98,8 +98,6 @@ def wallet_post_rows(*, kind: str, seller_ids: set[int], rows: str, params: dict
     entries' ids; each balance moved to its last entry's, in the same transaction. A row of
     another seller, a balance below zero or a reference posted before makes the database
     refuse all of it. Returns how many entries were posted."""
-    if not seller_ids:
-        return 0
     at = timezone.now()
     with transaction.atomic(), connection.cursor() as cursor:
         wallets = {
@@ -124,7 +122,7 @@ def wallet_post_rows(*, kind: str, seller_ids: set[int], rows: str, params: dict
                   FROM ({rows}) AS posting
                   LEFT JOIN wallet_wallet w
                          ON w.seller_id = posting.seller_id
-                        AND w.id IN ({", ".join(f"%({name})s" for name in wallets)})) p
+                        AND w.id IN ({", ".join(f"%({n})s" for n in wallets) or "NULL"})) p
             ORDER BY wallet_id, position""",  # noqa: S608 (the caller's query, and placeholders)
             {
                 **params,

@@ -147,3 +147,10 @@ def test_a_seller_named_without_rows_keeps_its_balance(seller, other_seller):
 
     assert Wallet.objects.get(seller=seller).balance == D("3.00")
     assert Wallet.objects.get(seller=other_seller).balance == D("0.00")
+
+
+def test_rows_with_no_seller_named_are_refused(seller):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        post_rows([(seller.pk, D("1.00"), "lost", "", 1)], seller_ids=set())
+
+    assert not WalletEntry.objects.exists()
