@@ -21,7 +21,6 @@ from cashback.models import (
 from cashback.order_cashback import validate_tiers
 from cashback.selectors import rate_history, rate_in_force
 from cashback.services import (
-    TRANSITIONS,
     Action,
     Actor,
     CampaignError,
@@ -214,21 +213,20 @@ class RegistrationAdmin(admin.ModelAdmin):
     def _apply(self, request: HttpRequest, queryset: QuerySet, action: Action):
         """Run one transition over the selected rows, each in its own transaction, and
         report which changed and which were skipped and why."""
-        reason = ""
-        if TRANSITIONS[action].needs_reason:
-            form = ReasonForm(request.POST if "apply" in request.POST else None)
-            if not form.is_valid():
-                context = {
-                    **self.admin_site.each_context(request),
-                    "title": f"{action.label}: give a reason",
-                    "action": request.POST.get("action"),
-                    "action_label": action.label,
-                    "registrations": queryset.select_related("seller", "campaign"),
-                    "form": form,
-                    "opts": self.model._meta,
-                }
-                return TemplateResponse(request, "admin/cashback/registration/reason.html", context)
-            reason = form.cleaned_data["reason"]
+        # Every change an admin makes is recorded with its reason, which the seller reads.
+        form = ReasonForm(request.POST if "apply" in request.POST else None)
+        if not form.is_valid():
+            context = {
+                **self.admin_site.each_context(request),
+                "title": f"{action.label}: give a reason",
+                "action": request.POST.get("action"),
+                "action_label": action.label,
+                "registrations": queryset.select_related("seller", "campaign"),
+                "form": form,
+                "opts": self.model._meta,
+            }
+            return TemplateResponse(request, "admin/cashback/registration/reason.html", context)
+        reason = form.cleaned_data["reason"]
         changed, skipped = [], []
         for registration in queryset.select_related("seller", "campaign").order_by("pk"):
             try:

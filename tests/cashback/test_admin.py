@@ -34,26 +34,34 @@ def test_approve_withdrawal_reports_changed_and_skipped(admin_client, steps, cam
     withdrawing = steps.register(campaign)
     steps.do(withdrawing, "withdraw")
     approved = steps.register(make_campaign(slug="second"))
-    response = run_action(admin_client, "approve_withdrawal", [withdrawing, approved])
+    response = run_action(
+        admin_client, "approve_withdrawal", [withdrawing, approved], apply="1", reason="Ended"
+    )
     text = response.content.decode()
     assert "Approve withdrawal: changed 1" in text
     assert "Approve withdrawal: skipped 1" in text and "needs “Withdraw Under Review”" in text
     assert (status(withdrawing), status(approved)) == ("expired", "approved")
     event = RegistrationEvent.objects.filter(registration=withdrawing).latest("pk")
-    assert (event.actor_user, event.actor_role) == (staff, "admin")
+    assert (event.actor_user, event.actor_role, event.reason) == (staff, "admin", "Ended")
 
 
 @pytest.mark.parametrize(
     ("action", "path", "expected"),
     [
         ("reject_withdrawal", ["withdraw"], "approved"),
+        ("approve_withdrawal", ["withdraw"], "expired"),
         ("suspend", [], "suspended"),
+        ("unsuspend", ["suspend"], "approved"),
+        ("approve_registration", [], "approved"),
+        ("reject_registration", [], "rejected"),
     ],
 )
-def test_actions_that_need_a_reason_ask_for_it(
-    admin_client, steps, campaign, action, path, expected
+def test_every_action_asks_for_a_reason_and_records_it(
+    admin_client, steps, campaign, review_campaign, action, path, expected
 ):
-    registration = steps.register(campaign)
+    """Every change an admin makes is audited with the staff user and the reason."""
+    reviewed = action in ("approve_registration", "reject_registration")
+    registration = steps.register(review_campaign if reviewed else campaign)
     for step in path:
         steps.do(registration, step)
     before = status(registration)
@@ -67,9 +75,9 @@ def test_actions_that_need_a_reason_ask_for_it(
 
     run_action(admin_client, action, [registration], apply="1", reason="Seen the contract")
     assert status(registration) == expected
-    assert RegistrationEvent.objects.filter(registration=registration).latest("pk").reason == (
-        "Seen the contract"
-    )
+    event = RegistrationEvent.objects.filter(registration=registration).latest("pk")
+    assert (event.reason, event.actor_role) == ("Seen the contract", "admin")
+    assert event.actor_user.is_staff
 
 
 def test_approve_and_reject_registrations(admin_client, steps, review_campaign):
@@ -77,7 +85,7 @@ def test_approve_and_reject_registrations(admin_client, steps, review_campaign):
 
     one = steps.register(review_campaign)
     two = steps.register(make_campaign(slug="r2", requires_review=True))
-    run_action(admin_client, "approve_registration", [one])
+    run_action(admin_client, "approve_registration", [one], apply="1", reason="Checked")
     run_action(admin_client, "reject_registration", [two], apply="1", reason="Incomplete shop")
     assert (status(one), status(two)) == ("approved", "rejected")
 
@@ -85,7 +93,7 @@ def test_approve_and_reject_registrations(admin_client, steps, review_campaign):
 def test_unsuspend(admin_client, steps, campaign):
     registration = steps.register(campaign)
     steps.do(registration, "suspend")
-    run_action(admin_client, "unsuspend", [registration])
+    run_action(admin_client, "unsuspend", [registration], apply="1", reason="Resolved")
     assert status(registration) == "approved"
 
 
@@ -128,7 +136,7 @@ def test_staff_without_permission_cannot_run_actions(client, steps, campaign):
 
     viewer.user_permissions.add(Permission.objects.get(codename="view_registration"))
     client.force_login(viewer)
-    run_action(client, "approve_withdrawal", [registration])
+    run_action(client, "approve_withdrawal", [registration], apply="1", reason="Ended")
     assert status(registration) == "withdraw_under_review"
 
 

@@ -181,6 +181,9 @@ def test_admin_approves_the_withdrawal_and_the_seller_registers_again(
     acme_row.locator("input[name=_selected_action]").check()
     page.locator("select[name=action]").select_option("approve_withdrawal")
     page.get_by_role("button", name="Go").click()
+    # every admin change asks for the reason the seller will read
+    page.locator("textarea[name=reason]").fill("Your withdrawal is accepted.")
+    page.locator("input[type=submit].default").click()
 
     expect(page.locator("ul.messagelist")).to_contain_text(
         "Approve withdrawal: changed 1: Acme Gadgets in Bonus Cashback Program."
