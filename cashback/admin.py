@@ -416,7 +416,17 @@ class AccrualInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 @admin.register(CashbackMonth)
 class CashbackMonthAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("seller", "month", "status", "waiting_for", "gmv_usd", "rate", "total")
+    list_display = (
+        "seller",
+        "month",
+        "status",
+        "waiting_for",
+        "gmv_usd",
+        "rate",
+        "total",
+        "pending_total",
+        "credited_total",
+    )
     list_filter = ("status", "month")
     list_select_related = ("seller",)
     search_fields = ("seller__name", "seller__slug")

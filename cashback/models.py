@@ -3,6 +3,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Round
 
 from orders.models import Order
 from sellers.models import ApiKey, Seller
@@ -329,6 +330,44 @@ class CashbackMonth(models.Model):
     rate = models.DecimalField(max_digits=7, decimal_places=4, default=Decimal("0"))
     total = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0.00"))
     closed_at = models.DateTimeField(null=True, blank=True)
+    # What became of its accruals, written in the same transactions as they are (the close,
+    # late additions, crediting), so that a statement is one row however many orders it
+    # has: pending + credited + lowered + voided = total + late.
+    pending_total = models.DecimalField(
+        max_digits=16,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        db_default=Decimal("0.00"),
+        help_text="Still to credit.",
+    )
+    credited_total = models.DecimalField(
+        max_digits=16,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        db_default=Decimal("0.00"),
+        help_text="Paid to the wallet.",
+    )
+    lowered_total = models.DecimalField(
+        max_digits=16,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        db_default=Decimal("0.00"),
+        help_text="Taken off credited shares for refunds since the close.",
+    )
+    voided_total = models.DecimalField(
+        max_digits=16,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        db_default=Decimal("0.00"),
+        help_text="Shares of orders returned before they were due.",
+    )
+    late_total = models.DecimalField(
+        max_digits=16,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        db_default=Decimal("0.00"),
+        help_text="Accrued after the close, for orders known late, at the month's rate.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -345,6 +384,28 @@ class CashbackMonth(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(gmv_usd__gte=0) & Q(total__gte=0), name="cashback_month_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(pending_total__gte=0)
+                & Q(credited_total__gte=0)
+                & Q(lowered_total__gte=0)
+                & Q(voided_total__gte=0)
+                & Q(late_total__gte=0),
+                name="cashback_month_totals_positive",
+            ),
+            models.CheckConstraint(
+                # rounded: SQLite keeps decimals as binary floats
+                condition=Q(
+                    pending_total=Round(
+                        F("total")
+                        + F("late_total")
+                        - F("credited_total")
+                        - F("lowered_total")
+                        - F("voided_total"),
+                        2,
+                    )
+                ),
+                name="cashback_month_totals_add_up",
             ),
         ]
 

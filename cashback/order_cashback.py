@@ -24,7 +24,7 @@ from itertools import pairwise
 from pathlib import Path
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Min, Q, Sum
+from django.db.models import Count, F, Min, Q, Sum
 from django.utils import timezone
 
 from cashback.models import (
@@ -395,6 +395,8 @@ def _close_month_once(month: date, *, seller_ids, counts: Counter) -> None:
                     bonus_rate=bonus,
                     rate=rate,
                     total=round_money(gmv * rate / 100),
+                    # the shares add up to the total exactly, and all start pending
+                    pending_total=round_money(gmv * rate / 100),
                     closed_at=now,
                 )
             )
@@ -540,10 +542,41 @@ def _insert_late_additions(params: dict, seller_ids, closed_before: set[int]) ->
               AND o.tracking_number <> '' AND o.delivered_at >= %(start)s
               AND o.delivered_at < %(end)s AND a.id IS NULL
               AND (o.currency = %(usd)s OR fx.id IS NOT NULL)
-              {_seller_filter("o.seller_id", seller_ids)}""",
+              {_seller_filter("o.seller_id", seller_ids)}
+            RETURNING id""",
             params,
         )
-        return cursor.rowcount
+        late = [pk for (pk,) in cursor.fetchall()]
+    _count_into_months(late, pending="amount", late="amount")
+    return len(late)
+
+
+def _count_into_months(accruals: list[int], **sums: str) -> None:
+    """Add to the totals of the accruals' months the sums of the given expressions over
+    them ({total without `_total`: expression of a row of cashback_accrual}), in the
+    transaction that changed them. The months are locked in id order first, so that two
+    runs adding to the same months wait for each other instead of deadlocking."""
+    if not accruals:
+        return
+    ids = {"ids": _id_list(accruals)}
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":  # SQLite writes one transaction at a time
+            cursor.execute(
+                f"""SELECT id FROM cashback_cashbackmonth
+                    WHERE id IN (SELECT month_id FROM cashback_accrual
+                                 WHERE {_sql_among("id", "ids")})
+                    ORDER BY id FOR UPDATE""",
+                ids,
+            )
+        sets = ", ".join(f"{name}_total = ROUND({name}_total + d.{name}, 2)" for name in sums)
+        selects = ", ".join(f"SUM({expression}) AS {name}" for name, expression in sums.items())
+        cursor.execute(
+            f"""UPDATE cashback_cashbackmonth SET {sets}
+                FROM (SELECT month_id, {selects} FROM cashback_accrual
+                      WHERE {_sql_among("id", "ids")} GROUP BY month_id) d
+                WHERE cashback_cashbackmonth.id = d.month_id""",
+            ids,
+        )
 
 
 def sellers_to_close(*, as_of: datetime) -> list[int]:
@@ -583,6 +616,15 @@ def credit_cashback(
     return counts
 
 
+# What resolving pending accruals moves in their months' totals.
+RESOLVED_SUMS = {
+    "pending": "-amount",
+    "credited": "CASE WHEN status = 'credited' THEN credited_amount ELSE 0 END",
+    "lowered": "CASE WHEN status = 'credited' THEN amount - credited_amount ELSE 0 END",
+    "voided": "CASE WHEN status = 'voided' THEN amount ELSE 0 END",
+}
+
+
 def _credit_batch(*, as_of: datetime, size: int, seller_ids, after: int, counts: Counter) -> int:
     """Credit the next batch, after the accrual `after`; returns its last accrual's id, or 0
     when none was left."""
@@ -603,6 +645,7 @@ def _credit_batch(*, as_of: datetime, size: int, seller_ids, after: int, counts:
         if not batch:
             return 0
         resolved = _resolve_accruals(batch)
+        _count_into_months(list(batch), **RESOLVED_SUMS)
         _post_credits(
             {pk: (seller_id, batch[pk]) for pk, seller_id, _, _, above in resolved if above}
         )
@@ -663,12 +706,14 @@ def _post_credits(credited: dict[int, tuple[int, int]]) -> None:
     )
 
 
+def _id_list(ids: list[int]):
+    """A list of ids as the parameter of `_sql_among`."""
+    return ids if connection.vendor == "postgresql" else json.dumps(ids)
+
+
 def _ids_params(accruals: dict[int, int]) -> dict:
     """{accrual id: order id} as the parameters `ids` and `orders` of `_sql_among`."""
-    ids, orders = list(accruals), list(accruals.values())
-    if connection.vendor == "postgresql":
-        return {"ids": ids, "orders": orders}
-    return {"ids": json.dumps(ids), "orders": json.dumps(orders)}
+    return {"ids": _id_list(list(accruals)), "orders": _id_list(list(accruals.values()))}
 
 
 def _sql_among(column: str, param: str) -> str:
@@ -727,17 +772,27 @@ def sellers_to_credit(*, as_of: datetime) -> list[int]:
 
 def cashback_mismatches() -> list[str]:
     """Each closed month whose shares (late additions aside) do not add up to its total,
-    and each accrual credited other than once."""
+    or whose stored totals are not what became of its accruals; each accrual credited other
+    than once."""
     problems = []
-    for month in CashbackMonth.objects.filter(status=MonthStatus.CLOSED).annotate(
-        shares=Sum("accruals__amount", filter=Q(accruals__late=False))
-    ):
-        shares = cents(month.shares)
-        if shares != month.total:
+    paid = Q(accruals__status=AccrualStatus.CREDITED)
+    for month in CashbackMonth.objects.annotate(
+        shares=Sum("accruals__amount", filter=Q(accruals__late=False)),
+        pending=Sum("accruals__amount", filter=Q(accruals__status=AccrualStatus.PENDING)),
+        credited=Sum("accruals__credited_amount", filter=paid),
+        lowered=Sum(F("accruals__amount") - F("accruals__credited_amount"), filter=paid),
+        voided=Sum("accruals__amount", filter=Q(accruals__status=AccrualStatus.VOIDED)),
+        late=Sum("accruals__amount", filter=Q(accruals__late=True)),
+    ).order_by("pk"):
+        name = f"month {month.month:%Y-%m} of seller {month.seller_id}"
+        if month.status == MonthStatus.CLOSED and cents(month.shares) != month.total:
             problems.append(
-                f"month {month.month:%Y-%m} of seller {month.seller_id}: shares add up to "
-                f"{shares}, its total is {month.total}"
+                f"{name}: shares add up to {cents(month.shares)}, its total is {month.total}"
             )
+        for total in ("pending", "credited", "lowered", "voided", "late"):
+            stored, summed = getattr(month, f"{total}_total"), cents(getattr(month, total))
+            if stored != summed:
+                problems.append(f"{name}: {total} is {stored}, its accruals say {summed}")
     credited = dict(
         WalletEntry.objects.filter(reference__startswith=CREDIT_REFERENCE)
         .values_list("reference")

@@ -7,13 +7,11 @@ from decimal import Decimal
 
 from django.db.models import (
     CharField,
-    F,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
     Subquery,
-    Sum,
     Value,
 )
 from django.db.models.functions import Coalesce
@@ -38,7 +36,7 @@ from cashback.order_cashback import (
     tier_table_for,
 )
 from core.dates import month_start
-from core.money import cents, round_money
+from core.money import round_money
 from orders.models import Order
 from sellers.models import Seller
 from sellers.selectors import seller_plan_at
@@ -300,32 +298,19 @@ def statement_of(month: CashbackMonth) -> Statement:
         bonus_rate=month.bonus_rate,
         rate=month.rate,
         total=month.total,
-        credited=cents(month.credited),
-        pending=cents(month.pending),
-        voided=cents(month.voided),
-        late=cents(month.late_total),
-        lowered=cents(month.lowered),
+        credited=month.credited_total,
+        pending=month.pending_total,
+        voided=month.voided_total,
+        late=month.late_total,
+        lowered=month.lowered_total,
         waiting_for=month.waiting_for,
     )
 
 
 def cashback_months(*, seller: Seller) -> QuerySet[CashbackMonth]:
     """The seller's closed and waiting months, newest first, with what became of their
-    accruals."""
-    return (
-        CashbackMonth.objects.filter(seller=seller)
-        .annotate(
-            credited=Sum("accruals__credited_amount", filter=Q(accruals__status="credited")),
-            pending=Sum("accruals__amount", filter=Q(accruals__status="pending")),
-            voided=Sum("accruals__amount", filter=Q(accruals__status="voided")),
-            late_total=Sum("accruals__amount", filter=Q(accruals__late=True)),
-            lowered=Sum(
-                F("accruals__amount") - F("accruals__credited_amount"),
-                filter=Q(accruals__status="credited"),
-            ),
-        )
-        .order_by("-month")
-    )
+    accruals (kept on the month: one row a statement, however many orders)."""
+    return CashbackMonth.objects.filter(seller=seller).order_by("-month")
 
 
 def cashback_statements(
@@ -346,9 +331,7 @@ def cashback_statements(
     )
     if count <= 1:
         return [current]
-    # Only the months shown are summed up: the latest `count - 1` first, then their accruals.
-    latest = CashbackMonth.objects.filter(seller=seller).order_by("-month").values("pk")
-    months = cashback_months(seller=seller).filter(pk__in=latest[: count - 1])
+    months = cashback_months(seller=seller)[: count - 1]
     return [current, *(statement_of(m) for m in months)]
 
 

@@ -367,9 +367,9 @@ class Bench:
             months AS (
                 INSERT INTO cashback_cashbackmonth
                     (seller_id, month, status, waiting_for, plan, orders_count, gmv_usd,
-                     tier_rate, bonus_rate, rate, total, closed_at, updated_at)
+                     tier_rate, bonus_rate, rate, total, pending_total, closed_at, updated_at)
                 SELECT seller_id, month, 'closed', '', 'monthly', orders, gmv / 100.0, rate, 0,
-                       rate, total / 100.0, now(), now()
+                       rate, total / 100.0, total / 100.0, now(), now()
                 FROM t
                 RETURNING id, seller_id, month
             ),
@@ -404,6 +404,10 @@ class Bench:
         sql(
             "UPDATE cashback_accrual SET status = 'pending', credited_amount = NULL, "
             "resolved_at = NULL"
+        )
+        sql(
+            "UPDATE cashback_cashbackmonth SET pending_total = total + late_total, "
+            "credited_total = 0, lowered_total = 0, voided_total = 0"
         )
 
     def scenario_credit(self) -> None:
@@ -457,11 +461,24 @@ class Bench:
                 "SUM(amount) AS total FROM wallet_walletentry GROUP BY wallet_id) e "
                 "WHERE e.wallet_id = w.id"
             )
+            sql(
+                "UPDATE cashback_cashbackmonth m SET pending_total = 0, "
+                "credited_total = m.total + m.late_total FROM (SELECT DISTINCT month_id "
+                "FROM cashback_accrual) a WHERE a.month_id = m.id"
+            )
 
     def scenario_pages(self) -> None:
         from django.urls import reverse
 
+        from cashback.order_cashback import close_months, credit_cashback
         from fees.models import SettledRecord
+
+        # The pages as a seller sees them after the close and the crediting, whichever
+        # scenarios ran before.
+        if not scalar("SELECT EXISTS (SELECT 1 FROM cashback_accrual)"):
+            close_months(as_of=CLOSE_AS_OF)
+        if not scalar("SELECT EXISTS (SELECT 1 FROM wallet_walletentry)"):
+            credit_cashback(as_of=CREDIT_AS_OF)
 
         client = Client()
         client.force_login(self.user)

@@ -12,7 +12,7 @@ from itertools import accumulate
 
 import pytest
 from django.db import IntegrityError, connection, connections, transaction
-from django.db.models import Count
+from django.db.models import Count, F
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -77,8 +77,10 @@ def make_accruals(seller, rows: list[tuple], *, prefix: str = "X") -> list[Accru
         )
         for order, (price, discount, at_close, _, share, _) in zip(orders, rows, strict=True)
     )
-    total = sum(Accrual.objects.filter(month=month).values_list("amount", flat=True), D("0"))
-    CashbackMonth.objects.filter(pk=month.pk).update(total=total)
+    added = sum((a.amount for a in accruals), D("0"))
+    CashbackMonth.objects.filter(pk=month.pk).update(
+        total=F("total") + added, pending_total=F("pending_total") + added
+    )
     return accruals
 
 
