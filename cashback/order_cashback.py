@@ -793,19 +793,22 @@ def cashback_mismatches() -> list[str]:
             stored, summed = getattr(month, f"{total}_total"), cents(getattr(month, total))
             if stored != summed:
                 problems.append(f"{name}: {total} is {stored}, its accruals say {summed}")
-    credited = dict(
-        WalletEntry.objects.filter(reference__startswith=CREDIT_REFERENCE)
+    credited = {
+        reference: (n, paid)
+        for reference, n, paid in WalletEntry.objects.filter(reference__startswith=CREDIT_REFERENCE)
         .values_list("reference")
-        .annotate(n=Count("id"))
-    )
+        .annotate(n=Count("id"), paid=Sum("amount"))
+    }
     credited_ids = set()
-    for pk in Accrual.objects.filter(
+    for pk, amount in Accrual.objects.filter(
         status=AccrualStatus.CREDITED, credited_amount__gt=0
-    ).values_list("pk", flat=True):
+    ).values_list("pk", "credited_amount"):
         credited_ids.add(pk)
-        n = credited.get(f"{CREDIT_REFERENCE}{pk}", 0)
+        n, paid = credited.get(f"{CREDIT_REFERENCE}{pk}", (0, None))
         if n != 1:
             problems.append(f"accrual {pk} is credited in {n} wallet entries, not 1")
+        elif cents(paid) != amount:
+            problems.append(f"accrual {pk} credited {amount}, its wallet entry pays {cents(paid)}")
     for ref in credited:
         if int(ref.split(":")[1]) not in credited_ids:
             problems.append(f"wallet entry {ref} credits an accrual that is not credited")

@@ -10,7 +10,7 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from cashback.models import CashbackMonth
+from cashback.models import Accrual, CashbackMonth
 from cashback.order_cashback import cashback_mismatches, close_months, credit_cashback
 from cashback.selectors import cashback_statement
 from tests.cashback.test_crediting import (
@@ -113,3 +113,17 @@ def test_reconcile_names_a_month_whose_totals_are_not_its_accruals(seller):
         f"{name}: pending is 4.00, its accruals say 5.00",
         f"{name}: credited is 1.00, its accruals say 0.00",
     ]
+
+
+@pytest.mark.django_db
+def test_reconcile_names_an_accrual_credited_other_than_its_wallet_entry_pays(seller):
+    deliver_orders(seller)
+    close_months(as_of=OCTOBER_CLOSE)
+    credit_cashback(as_of=CREDIT_AT)
+    assert cashback_mismatches() == []
+    accrual = Accrual.objects.filter(seller=seller).order_by("pk").first()
+    Accrual.objects.filter(pk=accrual.pk).update(credited_amount=D("0.40"))  # pays 0.50
+
+    assert f"accrual {accrual.pk} credited 0.40, its wallet entry pays 0.50" in (
+        cashback_mismatches()
+    )
