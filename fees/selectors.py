@@ -57,13 +57,12 @@ def _with_charges(entries: list[FeeEntry]) -> list[FeeEntry]:
 def fee_sections(orders: list[Order]) -> dict[int, dict]:
     """The `service_fee` section of orders (orders.sections): charged, refunded, net, and
     the entries' arithmetic as `lines`. Orders that pay no fee are left to the default."""
-    entries = _with_charges(
-        list(
-            FeeEntry.objects.filter(order__in=orders)
-            .select_related("order")
-            .order_by("occurred_at", "pk")
-        )
-    )
+    # The orders are at hand: each entry is given its own, not read again with it.
+    by_id = {order.pk: order for order in orders}
+    entries = list(FeeEntry.objects.filter(order_id__in=by_id).order_by("occurred_at", "pk"))
+    for entry in entries:
+        entry.order = by_id[entry.order_id]
+    entries = _with_charges(entries)
     found: dict[int, dict] = {}
     for entry in entries:
         section = found.setdefault(

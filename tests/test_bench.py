@@ -57,6 +57,11 @@ def test_bench_runs_every_scenario_and_stays_consistent(tmp_path):
     } <= scenarios
     for r in report["results"]:
         assert r["project"] > 0 and r["baseline"] > 0 and isinstance(r["met"], bool)
+    single = next(r for r in report["results"] if r["scenario"].startswith("single order"))
+    # judged per request, creates and events alike; each kind and the pair reported too
+    assert single["detail"]["requests"] >= 60
+    assert 0 < single["detail"]["create_p95_ms"] < single["detail"]["create_and_event_p95_ms"]
+    assert 0 < single["detail"]["event_p95_ms"] < single["detail"]["create_and_event_p95_ms"]
     assert report["machine"]["cores"] >= 1 and "django" in report["versions"]
     assert report["verification"]["reconcile"] is True
     rows = report["verification"]["rows"]
