@@ -39,6 +39,21 @@ def decode_cursor(cursor: str) -> tuple[datetime, int] | None:
         return None
 
 
+# What the Orders list shows of an order, and its cursor needs: a page reads nothing else
+# (the other step times alone were half the page's parsing).
+LIST_FIELDS = (
+    "external_id",
+    "placed_at",
+    "status",
+    "currency",
+    "net_product_price",
+    "seller_funded_discount",
+    "refunded_amount",
+    "bonus_cashback_voucher",
+    "fulfillment_channel",
+)
+
+
 def orders_page(
     *,
     seller: Seller,
@@ -70,7 +85,7 @@ def orders_page(
         orders = orders.filter(placed_at__lte=placed_at).filter(
             Q(placed_at__lt=placed_at) | Q(placed_at=placed_at, pk__lt=pk)
         )
-    rows = list(orders.order_by("-placed_at", "-pk")[: size + 1])
+    rows = list(orders.only(*LIST_FIELDS).order_by("-placed_at", "-pk")[: size + 1])
     more = len(rows) > size
     rows = rows[:size]
     return OrderPage(orders=rows, next_cursor=encode_cursor(rows[-1]) if more else None)
