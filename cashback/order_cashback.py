@@ -24,7 +24,7 @@ from itertools import pairwise
 from pathlib import Path
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, F, Min, Q, Sum
+from django.db.models import Count, F, Min, Prefetch, Q, Sum
 from django.utils import timezone
 
 from cashback.models import (
@@ -33,6 +33,7 @@ from cashback.models import (
     CashbackMonth,
     FxRate,
     MonthStatus,
+    Tier,
     TierSchedule,
 )
 from core.currencies import is_currency
@@ -92,12 +93,12 @@ def tier_table_for(month: date) -> TierTable:
     schedule = (
         TierSchedule.objects.filter(effective_month__lte=month)
         .order_by("-effective_month")
-        .prefetch_related("tiers")
+        .prefetch_related(Prefetch("tiers", queryset=Tier.objects.order_by("threshold_usd")))
         .first()
     )
     if schedule is None:
         return TierTable(tiers=((Decimal("0"), Decimal("0")),), yearly_bonus=Decimal("0"))
-    tiers = tuple((t.threshold_usd, t.rate) for t in schedule.tiers.order_by("threshold_usd"))
+    tiers = tuple((t.threshold_usd, t.rate) for t in schedule.tiers.all())
     return TierTable(tiers=tiers, yearly_bonus=schedule.yearly_bonus)
 
 
