@@ -384,6 +384,7 @@ def _close_month_once(month: date, *, seller_ids, counts: Counter) -> None:
             gmv = Decimal(gmv_cents or 0) / 100
             tier_rate, bonus = table.rates(gmv, plans.get(seller_id, Plan.MONTHLY))
             rate = tier_rate + bonus
+            total = round_money(gmv * rate / 100)
             rows.append(
                 CashbackMonth(
                     seller_id=seller_id,
@@ -395,9 +396,8 @@ def _close_month_once(month: date, *, seller_ids, counts: Counter) -> None:
                     tier_rate=tier_rate,
                     bonus_rate=bonus,
                     rate=rate,
-                    total=round_money(gmv * rate / 100),
-                    # the shares add up to the total exactly, and all start pending
-                    pending_total=round_money(gmv * rate / 100),
+                    total=total,
+                    pending_total=total,  # the shares add up to it exactly, all pending
                     closed_at=now,
                 )
             )
