@@ -33,6 +33,7 @@ from cashback.models import (
     CashbackMonth,
     FxRate,
     MonthStatus,
+    PendingAccrual,
     Tier,
     TierSchedule,
 )
@@ -44,7 +45,13 @@ from orders.models import FulfillmentChannel, Order, OrderStatus
 from sellers.models import Plan
 from sellers.selectors import sellers_with_plan_at
 from wallet.models import EntryKind, WalletEntry
-from wallet.services import wallet_post_rows
+from wallet.services import (
+    wallet_post_rows,
+    wallet_posting_ctes,
+    wallet_posting_params,
+    wallets_lock,
+    wallets_open,
+)
 
 ZERO = Decimal("0.00")
 DUE_AFTER = timedelta(days=30)
@@ -420,6 +427,13 @@ def _close_month_once(month: date, *, seller_ids, counts: Counter) -> None:
                 ).delete()
                 CashbackMonth.objects.bulk_create(rows)
                 created = _insert_shares(params, seller_ids)
+                _insert_pending(
+                    """a.month_id IN (SELECT id FROM cashback_cashbackmonth
+                                      WHERE month = %(month)s AND status = 'closed'
+                                        AND closed_at = %(now)s)
+                       AND a.status = 'pending'""",
+                    params,
+                )
                 _check_shares(month, now)
                 late = _insert_late_additions(params, seller_ids, closed_before)
                 late_waiting = _note_late_orders_waiting(month, totals, closed_before)
@@ -548,8 +562,24 @@ def _insert_late_additions(params: dict, seller_ids, closed_before: set[int]) ->
             params,
         )
         late = [pk for (pk,) in cursor.fetchall()]
+    if late:
+        _insert_pending(_sql_among("a.id", "ids"), {"ids": _id_list(late)})
     _count_into_months(late, pending="amount", late="amount")
     return len(late)
+
+
+def _insert_pending(where: str, params: dict) -> None:
+    """The accruals just written (those the condition `where` on cashback_accrual a
+    selects; any listed already are left as they are) are pending until crediting resolves
+    them."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""INSERT INTO cashback_pendingaccrual (accrual_id, seller_id, due_at)
+                SELECT a.id, a.seller_id, a.due_at FROM cashback_accrual a
+                WHERE {where} AND NOT EXISTS (SELECT 1 FROM cashback_pendingaccrual p
+                                              WHERE p.accrual_id = a.id)""",
+            params,
+        )
 
 
 def _count_into_months(accruals: list[int], **sums: str) -> None:
@@ -604,16 +634,17 @@ def credit_cashback(
 ) -> Counter:
     """Credit every accrual that is due, of a closed month: void it if its order was
     returned since the close, lower it in proportion to a refund since, credit the rest to
-    the wallet. Batches are claimed with SKIP LOCKED, each in its own transaction with its
-    wallet entries, so that two runs at once share the work and a crash half way leaves
-    each accrual either credited once or still pending."""
+    the wallet. Batches of accruals follow each other in the order they fell due, each in
+    its own transaction with its wallet entries and its months' totals, so that a crash half
+    way leaves each accrual either credited once or still pending. Two runs at once credit
+    each accrual once: a run resolves only accruals still pending under its row lock, and
+    one held by another run is waited for, then found resolved."""
     scope = f"{len(seller_ids)} sellers" if seller_ids is not None else ""
     with recorded("credit_cashback", as_of=as_of, scope=scope) as counts:
-        after = 0
-        while after := _credit_batch(
-            as_of=as_of, size=batch_size, seller_ids=seller_ids, after=after, counts=counts
-        ):
-            pass
+        wallets_open(set(sellers_to_credit(as_of=as_of, seller_ids=seller_ids)))
+        bounds = _batch_bounds(as_of=as_of, seller_ids=seller_ids, size=batch_size)
+        for after, last in zip([None, *bounds], [*bounds, None], strict=True):
+            _credit_batch(as_of=as_of, seller_ids=seller_ids, after=after, last=last, counts=counts)
     return counts
 
 
@@ -626,85 +657,143 @@ RESOLVED_SUMS = {
 }
 
 
-def _credit_batch(*, as_of: datetime, size: int, seller_ids, after: int, counts: Counter) -> int:
-    """Credit the next batch, after the accrual `after`; returns its last accrual's id, or 0
-    when none was left."""
-    with transaction.atomic():
-        # Accruals exist only for closed months: a month waiting for an FX rate has none,
-        # and a closed month never reopens. Each batch starts after the one before, so that
-        # the index is not read again over the accruals this run credited already (their
-        # entries stay in it until a vacuum). One locked by a run at once, skipped, is left
-        # to that run, or, should it fail, to the next run.
-        due = Accrual.objects.filter(status=AccrualStatus.PENDING, due_at__lte=as_of, pk__gt=after)
-        if seller_ids is not None:
-            due = due.filter(seller_id__in=seller_ids)
-        batch = dict(
-            due.select_for_update(skip_locked=True, of=("self",))
-            .order_by("pk")
-            .values_list("pk", "order_id")[:size]
-        )
-        if not batch:
-            return 0
-        resolved = _resolve_accruals(batch)
-        _count_into_months(list(batch), **RESOLVED_SUMS)
-        _post_credits(
-            {pk: (seller_id, batch[pk]) for pk, seller_id, _, _, above in resolved if above}
-        )
-    outcomes = Counter((status, bool(lowered)) for _, _, status, lowered, _ in resolved)
-    counts["credited"] += outcomes[(AccrualStatus.CREDITED, False)]
-    counts["credited"] += outcomes[(AccrualStatus.CREDITED, True)]
-    counts["lowered"] += outcomes[(AccrualStatus.CREDITED, True)]
-    counts["voided"] += outcomes[(AccrualStatus.VOIDED, False)]
-    return max(batch)
+def _sql_batch(*, after: int | None, last: int | None, seller_ids) -> str:
+    """The pending accruals (cashback_pendingaccrual p) due by %(as_of)s, after the accrual
+    `after` and up to the accrual `last` (ids, either None for no bound). In id order, a
+    batch holds few sellers (the close writes a seller's accruals together), whose months
+    and wallets it moves."""
+    parts = ["p.due_at <= %(as_of)s"]
+    if after is not None:
+        parts.append("p.accrual_id > %(after)s")
+    if last is not None:
+        parts.append("p.accrual_id <= %(last)s")
+    return " AND ".join(parts) + " " + _seller_filter("p.seller_id", seller_ids)
 
 
-def _resolve_accruals(batch: dict[int, int]) -> list[tuple]:
-    """Void each accrual of the batch ({accrual id: order id}) whose order was returned,
-    credit the others their `credited_share`, in one statement; returns (id, seller, status,
-    lowered, credited above zero) for each."""
+def _batch_params(*, as_of: datetime, seller_ids, after=None, last=None) -> dict:
+    params = {"as_of": _instant(as_of), "pending": AccrualStatus.PENDING}
+    if seller_ids is not None:
+        params.update({f"s{i}": s for i, s in enumerate(seller_ids)})
+    return {**params, "after": after, "last": last}
+
+
+def _batch_bounds(*, as_of: datetime, seller_ids, size: int) -> list[int]:
+    """The id of every `size`-th accrual due and pending, in id order: where the batches of
+    a run end (the last one takes all after the last bound, those written since included)."""
+    batch = _sql_batch(after=None, last=None, seller_ids=seller_ids)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""
-            UPDATE cashback_accrual
-            SET status = CASE WHEN o.status = %(returned)s THEN %(voided)s ELSE %(credited)s END,
-                credited_amount = CASE WHEN o.status = %(returned)s THEN NULL
-                                       ELSE {_sql_credited_share()} END,
-                resolved_at = %(now)s
-            FROM orders_order o
-            WHERE o.id = cashback_accrual.order_id
-              AND {_sql_among("cashback_accrual.id", "ids")} AND {_sql_among("o.id", "orders")}
-            RETURNING cashback_accrual.id, cashback_accrual.seller_id, cashback_accrual.status,
-                      cashback_accrual.credited_amount < cashback_accrual.amount,
-                      cashback_accrual.credited_amount > 0""",
-            {
-                "now": _instant(timezone.now()),
-                "returned": OrderStatus.RETURNED,
-                "voided": AccrualStatus.VOIDED,
-                "credited": AccrualStatus.CREDITED,
-                **_ids_params(batch),
-            },
+            f"""SELECT accrual_id FROM (
+                    SELECT p.accrual_id, ROW_NUMBER() OVER (ORDER BY p.accrual_id) AS place
+                    FROM cashback_pendingaccrual p WHERE {batch}) due
+                WHERE place %% %(size)s = 0 ORDER BY accrual_id""",
+            {**_batch_params(as_of=as_of, seller_ids=seller_ids), "size": size},
         )
-        return cursor.fetchall()
+        return [pk for (pk,) in cursor.fetchall()]
 
 
-def _post_credits(credited: dict[int, tuple[int, int]]) -> None:
-    """A wallet entry for each accrual credited above zero ({accrual id: (seller id, order
-    id)}), in one statement. Read by their ids and their orders' ids, which the planner
-    counts right whatever its statistics say of the rows just updated."""
-    wallet_post_rows(
-        kind=EntryKind.CASHBACK,
-        seller_ids={seller_id for seller_id, _ in credited.values()},
-        rows=f"""
-            SELECT a.seller_id, a.credited_amount AS amount, %(reference)s || a.id AS reference,
-                   'Order Cashback for order ' || o.external_id AS description,
-                   a.id AS position
-            FROM cashback_accrual a JOIN orders_order o ON o.id = a.order_id
-            WHERE {_sql_among("a.id", "ids")} AND {_sql_among("o.id", "orders")}""",
-        params={
-            "reference": CREDIT_REFERENCE,
-            **_ids_params({pk: order_id for pk, (_, order_id) in credited.items()}),
-        },
-    )
+def _credit_batch(*, as_of: datetime, seller_ids, after, last, counts: Counter) -> None:
+    """Resolve the pending accruals of a batch: each voided if its order was returned, else
+    credited its `credited_share`; no longer pending, their months' totals moved, and a
+    wallet entry for each one credited above zero, in one transaction (on PostgreSQL, one
+    statement)."""
+    batch = _sql_batch(after=after, last=last, seller_ids=seller_ids)
+    params = {
+        **_batch_params(as_of=as_of, seller_ids=seller_ids, after=after, last=last),
+        **wallet_posting_params(EntryKind.CASHBACK),
+        "now": _instant(timezone.now()),
+        "returned": OrderStatus.RETURNED,
+        "voided": AccrualStatus.VOIDED,
+        "credited": AccrualStatus.CREDITED,
+        "reference": CREDIT_REFERENCE,
+    }
+    columns = ("id", "seller_id", "month_id", "status", "amount", "credited_amount")
+    # The status is checked again: resolved is resolved, whatever the pending row says.
+    resolve = f"""
+        UPDATE cashback_accrual
+        SET status = CASE WHEN o.status = %(returned)s THEN %(voided)s ELSE %(credited)s END,
+            credited_amount = CASE WHEN o.status = %(returned)s THEN NULL
+                                   ELSE {_sql_credited_share()} END,
+            resolved_at = %(now)s
+        FROM orders_order o
+        WHERE o.id = cashback_accrual.order_id AND cashback_accrual.status = %(pending)s
+          AND {{batch}}"""
+    sums = ", ".join(f"SUM({expression}) AS {name}" for name, expression in RESOLVED_SUMS.items())
+    sets = ", ".join(f"{name}_total = ROUND({name}_total + d.{name}, 2)" for name in RESOLVED_SUMS)
+    months = f"""
+        UPDATE cashback_cashbackmonth SET {sets}
+        FROM (SELECT month_id, {sums} FROM resolved GROUP BY month_id) d
+        WHERE cashback_cashbackmonth.id = d.month_id"""
+    postings = """
+        SELECT seller_id, credited_amount AS amount, %(reference)s || id AS reference,
+               'Order Cashback for order ' || external_id AS description, id AS position
+        FROM resolved WHERE status = %(credited)s AND credited_amount > 0"""
+    outcome = """
+        SELECT COUNT(CASE WHEN status = %(credited)s THEN 1 END),
+               COUNT(CASE WHEN status = %(credited)s AND credited_amount < amount THEN 1 END),
+               COUNT(CASE WHEN status = %(voided)s THEN 1 END)
+        FROM resolved"""
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Locks are taken in one order, so that two runs wait for each other instead of
+            # deadlocking: the months (by id) and the wallets (by seller) the batch moves,
+            # then, in one statement, its pending rows, which a run that comes second finds
+            # gone, and their accruals. A month or wallet is read after its lock.
+            # The accruals (and their orders, below) are read by id: the planner, counting
+            # the batch's rows among a million, would rather read them all than a few
+            # thousand by their index.
+            cursor.execute(
+                f"""SELECT id FROM cashback_cashbackmonth
+                    WHERE id IN (SELECT month_id FROM cashback_accrual WHERE id = ANY(ARRAY(
+                        SELECT p.accrual_id FROM cashback_pendingaccrual p WHERE {batch})))
+                    ORDER BY id FOR UPDATE""",
+                params,
+            )
+            wallets_lock(
+                sellers=f"SELECT p.seller_id FROM cashback_pendingaccrual p WHERE {batch}",
+                params=params,
+            )
+            claimed = "ARRAY(SELECT accrual_id FROM claimed)"
+            cursor.execute(
+                f"""
+                WITH claimed AS (
+                    DELETE FROM cashback_pendingaccrual p WHERE {batch} RETURNING p.accrual_id),
+                resolved AS (
+                    {resolve.format(batch=f"cashback_accrual.id = ANY({claimed})")}
+                    RETURNING {", ".join(f"cashback_accrual.{c}" for c in columns)},
+                              o.external_id),
+                months AS ({months}),
+                posting AS ({postings}),
+                {wallet_posting_ctes(postings="posting")}
+                {outcome}""",
+                params,
+            )
+            outcomes = cursor.fetchone()
+        else:
+            # SQLite runs one writing transaction at a time: the accruals of the batch's
+            # pending rows that are resolved now are this batch's.
+            in_batch = f"IN (SELECT p.accrual_id FROM cashback_pendingaccrual p WHERE {batch})"
+            cursor.execute(resolve.format(batch=f"cashback_accrual.id {in_batch}"), params)
+            resolved = f"""
+                WITH resolved AS (
+                    SELECT {", ".join(f"a.{c}" for c in columns)}, o.external_id
+                    FROM cashback_accrual a JOIN orders_order o ON o.id = a.order_id
+                    WHERE a.id {in_batch} AND a.status <> %(pending)s)"""
+            cursor.execute(resolved + months, params)
+            cursor.execute(resolved + " SELECT DISTINCT seller_id FROM resolved", params)
+            wallet_post_rows(
+                kind=EntryKind.CASHBACK,
+                seller_ids={seller_id for (seller_id,) in cursor.fetchall()},
+                rows=resolved + postings,
+                params=params,
+            )
+            cursor.execute(resolved + outcome, params)
+            outcomes = cursor.fetchone()
+            cursor.execute(f"DELETE FROM cashback_pendingaccrual AS p WHERE {batch}", params)
+    credited, lowered, voided = outcomes
+    counts["credited"] += credited
+    counts["lowered"] += lowered
+    counts["voided"] += voided
 
 
 def _id_list(ids: list[int]):
@@ -759,13 +848,12 @@ def credited_share(
     return round_money(amount * (base - refunded) / was)
 
 
-def sellers_to_credit(*, as_of: datetime) -> list[int]:
-    return sorted(
-        Accrual.objects.filter(status=AccrualStatus.PENDING, due_at__lte=as_of)
-        .order_by()  # no default ordering in the DISTINCT: one row a seller
-        .values_list("seller_id", flat=True)
-        .distinct()
-    )
+def sellers_to_credit(*, as_of: datetime, seller_ids: list[int] | None = None) -> list[int]:
+    """The sellers with accruals due and pending (among `seller_ids`, if given)."""
+    due = PendingAccrual.objects.filter(due_at__lte=as_of)
+    if seller_ids is not None:
+        due = due.filter(seller_id__in=seller_ids)
+    return sorted(due.values_list("seller_id", flat=True).distinct())
 
 
 # Reconciliation -----------------------------------------------------------------------------
@@ -774,7 +862,7 @@ def sellers_to_credit(*, as_of: datetime) -> list[int]:
 def cashback_mismatches() -> list[str]:
     """Each closed month whose shares (late additions aside) do not add up to its total,
     or whose stored totals are not what became of its accruals; each accrual credited other
-    than once."""
+    than once; each pending accrual not listed as pending, and the other way round."""
     problems = []
     paid = Q(accruals__status=AccrualStatus.CREDITED)
     for month in CashbackMonth.objects.annotate(
@@ -813,4 +901,13 @@ def cashback_mismatches() -> list[str]:
     for ref in credited:
         if int(ref.split(":")[1]) not in credited_ids:
             problems.append(f"wallet entry {ref} credits an accrual that is not credited")
+    # Crediting finds pending accruals by their pending rows: one each, due when they are.
+    listed = dict(PendingAccrual.objects.values_list("accrual_id", "due_at"))
+    for pk, due_at in Accrual.objects.filter(status=AccrualStatus.PENDING).values_list(
+        "pk", "due_at"
+    ):
+        if listed.pop(pk, None) != due_at:
+            problems.append(f"accrual {pk} is pending, but not listed as due {due_at:%Y-%m-%d}")
+    for pk in listed:
+        problems.append(f"accrual {pk} is listed as pending, but is not")
     return problems

@@ -35,7 +35,10 @@ class EntryKind(models.TextChoices):
 class WalletEntry(models.Model):
     """One movement of a wallet, never edited: a correction is a new entry."""
 
-    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="entries")
+    # Found by wallet through wallet_entry_list, which starts with it.
+    wallet = models.ForeignKey(
+        Wallet, on_delete=models.PROTECT, related_name="entries", db_index=False
+    )
     kind = models.CharField(max_length=16, choices=EntryKind.choices)
     amount = models.DecimalField(**AMOUNT, help_text="Signed: credits are positive.")
     balance_after = models.DecimalField(**AMOUNT)
@@ -46,7 +49,12 @@ class WalletEntry(models.Model):
     )
     description = models.CharField(max_length=300, blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,  # wallet_entry_created_by: adjustments only
     )
     reason = models.TextField(blank=True)
     created_at = models.DateTimeField()
@@ -55,7 +63,15 @@ class WalletEntry(models.Model):
         # The ledger's order is the order of posting.
         ordering = ["-pk"]
         verbose_name_plural = "wallet entries"
-        indexes = [models.Index(fields=["wallet", "-id"], name="wallet_entry_list")]
+        indexes = [
+            models.Index(fields=["wallet", "-id"], name="wallet_entry_list"),
+            # Only adjustments name a user: the index leaves out the many cashback entries.
+            models.Index(
+                fields=["created_by"],
+                condition=Q(created_by__isnull=False),
+                name="wallet_entry_created_by",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["reference"], condition=~Q(reference=""), name="wallet_entry_reference"

@@ -1,5 +1,6 @@
 """Writes of the wallet: a plain ledger. It knows nothing of the programs that post to it."""
 
+import json
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -33,15 +34,20 @@ def wallets_for(seller_ids: set[int]) -> dict[int, Wallet]:
     return {w.seller_id: w for w in _locked_wallets(seller_ids)}
 
 
-def _locked_wallets(seller_ids: set[int]) -> QuerySet[Wallet]:
-    """Creates the sellers' wallets where missing; the query returned locks them, by seller,
-    when it runs."""
+def wallets_open(seller_ids: set[int]) -> None:
+    """Create the sellers' wallets where missing (an empty wallet, in USD)."""
     missing = seller_ids - set(
         Wallet.objects.filter(seller_id__in=seller_ids).values_list("seller_id", flat=True)
     )
     Wallet.objects.bulk_create(
         [Wallet(seller_id=s) for s in sorted(missing)], ignore_conflicts=True
     )
+
+
+def _locked_wallets(seller_ids: set[int]) -> QuerySet[Wallet]:
+    """Creates the sellers' wallets where missing; the query returned locks them, by seller,
+    when it runs."""
+    wallets_open(seller_ids)
     return Wallet.objects.select_for_update().filter(seller_id__in=seller_ids).order_by("seller_id")
 
 
@@ -98,46 +104,101 @@ def wallet_post_rows(*, kind: str, seller_ids: set[int], rows: str, params: dict
     entries' ids; each balance moved to its last entry's, in the same transaction. A row of
     another seller, a balance below zero or a reference posted before makes the database
     refuse all of it. Returns how many entries were posted."""
-    at = timezone.now()
+    named = sorted(seller_ids)
+    params = {
+        **params,
+        **wallet_posting_params(kind),
+        "wallet_sellers": named if connection.vendor == "postgresql" else json.dumps(named),
+    }
     with transaction.atomic(), connection.cursor() as cursor:
-        wallets = {
-            f"wallet_{n}": pk
-            for n, pk in enumerate(_locked_wallets(seller_ids).values_list("pk", flat=True))
-        }
-        # In integer cents, so that SQLite's floating point adds up as PostgreSQL does. A row
-        # whose wallet is not one locked here joins none, and its NULL wallet is refused.
-        cursor.execute(
-            f"""
-            INSERT INTO wallet_walletentry
-                (wallet_id, kind, amount, balance_after, reference, description, reason,
-                 created_at)
-            SELECT wallet_id, %(wallet_kind)s, cents / 100.0,
-                   (balance_cents + SUM(cents) OVER (PARTITION BY wallet_id ORDER BY position
-                                                     ROWS UNBOUNDED PRECEDING)) / 100.0,
-                   reference, description, '', %(wallet_at)s
-            FROM (SELECT w.id AS wallet_id, posting.reference, posting.description,
-                         posting.position,
-                         CAST(ROUND(w.balance * 100) AS BIGINT) AS balance_cents,
-                         CAST(ROUND(posting.amount * 100) AS BIGINT) AS cents
-                  FROM ({rows}) AS posting
-                  LEFT JOIN wallet_wallet w
-                         ON w.seller_id = posting.seller_id
-                        AND w.id IN ({", ".join(f"%({n})s" for n in wallets) or "NULL"})) p
-            ORDER BY wallet_id, position""",  # noqa: S608 (the caller's query, and placeholders)
-            {
-                **params,
-                **wallets,
-                "wallet_kind": kind,
-                "wallet_at": connection.ops.adapt_datetimefield_value(at),
-            },
-        )
+        wallets = list(_locked_wallets(seller_ids).values_list("pk", flat=True))
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"WITH posting AS ({rows}), {wallet_posting_ctes(postings='posting')} "  # noqa: S608
+                "SELECT count(*) FROM wallet_entry",
+                params,
+            )
+            return cursor.fetchone()[0]
+        # SQLite has no data-modifying WITH: the entries, then the balances.
+        cursor.execute(_sql_insert_entries(f"({rows})"), params)
         posted = cursor.rowcount
         last = WalletEntry.objects.filter(wallet=OuterRef("pk")).order_by("-pk")
-        Wallet.objects.filter(pk__in=wallets.values()).update(
+        Wallet.objects.filter(pk__in=wallets).update(
             balance=Coalesce(Subquery(last.values("balance_after")[:1]), F("balance")),
-            updated_at=at,
+            updated_at=timezone.now(),
         )
     return posted
+
+
+def wallets_lock(*, sellers: str, params: dict) -> None:
+    """Lock the wallets of the sellers the query `sellers` gives, by seller, for the rest
+    of the transaction: what `wallet_posting_ctes` needs first."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM wallet_wallet WHERE seller_id IN ({sellers}) "  # noqa: S608
+            f"ORDER BY seller_id {connection.ops.for_update_sql()}",
+            params,
+        )
+
+
+def wallet_posting_params(kind: str) -> dict:
+    """The parameters of `wallet_posting_ctes`."""
+    return {
+        "wallet_kind": kind,
+        "wallet_at": connection.ops.adapt_datetimefield_value(timezone.now()),
+        "wallet_sellers": None,
+    }
+
+
+def wallet_posting_ctes(*, postings: str) -> str:
+    """`wallet_post_rows` inside a caller's PostgreSQL statement: the common table
+    expressions that post an entry for each row of the caller's expression `postings`
+    (`seller_id`, `amount`, `reference`, `description`, `position`), with the same
+    guarantees, once the caller locked their wallets (`wallets_lock`), before the statement:
+    a row without an open wallet (or, when `wallet_sellers` is a list, of a seller not in
+    it) is refused. Its entries are `wallet_entry` (`wallet_id`, `id`, `balance_after`);
+    the parameters are `wallet_posting_params`."""
+    return f"""
+        wallet_entry AS (
+            {_sql_insert_entries(postings)}
+            RETURNING wallet_id, id, balance_after
+        ),
+        wallet_balance AS (
+            UPDATE wallet_wallet SET balance = e.balance_after, updated_at = %(wallet_at)s
+            FROM (SELECT DISTINCT ON (wallet_id) wallet_id, balance_after FROM wallet_entry
+                  ORDER BY wallet_id, id DESC) e
+            WHERE wallet_wallet.id = e.wallet_id
+        )"""  # noqa: S608 (the caller's expression)
+
+
+def _sql_insert_entries(postings: str) -> str:
+    """The entries of the rows of `postings`, one each, with their running balances from
+    their wallets' balances (as locked: read after the lock). In integer cents, so that
+    SQLite's floating point adds up as PostgreSQL does; entries are inserted, and so
+    numbered, in the order of their balances. A row without its wallet joins none, and its
+    NULL wallet is refused."""
+    wallets = "(SELECT * FROM wallet_wallet WHERE "
+    if connection.vendor == "postgresql":
+        wallets += "%(wallet_sellers)s::bigint[] IS NULL OR seller_id = ANY(%(wallet_sellers)s))"
+    else:
+        wallets += (
+            "%(wallet_sellers)s IS NULL"
+            " OR seller_id IN (SELECT value FROM json_each(%(wallet_sellers)s)))"
+        )
+    return f"""
+        INSERT INTO wallet_walletentry
+            (wallet_id, kind, amount, balance_after, reference, description, reason, created_at)
+        SELECT wallet_id, %(wallet_kind)s, cents / 100.0,
+               (balance_cents + SUM(cents) OVER (PARTITION BY wallet_id ORDER BY position
+                                                 ROWS UNBOUNDED PRECEDING)) / 100.0,
+               reference, description, '', %(wallet_at)s
+        FROM (SELECT w.id AS wallet_id, posting.reference, posting.description,
+                     posting.position,
+                     CAST(ROUND(w.balance * 100) AS BIGINT) AS balance_cents,
+                     CAST(ROUND(posting.amount * 100) AS BIGINT) AS cents
+              FROM {postings} AS posting
+              LEFT JOIN {wallets} AS w ON w.seller_id = posting.seller_id) p
+        ORDER BY wallet_id, position"""  # noqa: S608 (the callers' expressions)
 
 
 def wallet_adjust(*, seller_id: int, amount: Decimal, reason: str, staff: User) -> WalletEntry:

@@ -303,20 +303,22 @@ def test_a_crash_half_way_leaves_each_accrual_credited_once_or_pending(seller, m
     close_months(as_of=OCTOBER_CLOSE)
     assert list(Accrual.objects.values_list("amount", flat=True)) == [D("1.00")] * 5
 
-    real_post = cashback.order_cashback.wallet_post_rows
+    real_batch = cashback.order_cashback._credit_batch
     calls = []
 
     def crash_on_the_second_batch(**kwargs):
-        calls.append(real_post(**kwargs))  # the batch's entries are written, then it dies
-        if len(calls) == 2:
-            raise RuntimeError("worker died")
-        return calls[-1]
+        calls.append(kwargs["last"])
+        if len(calls) < 2:
+            return real_batch(**kwargs)
+        with transaction.atomic():
+            real_batch(**kwargs)  # the batch's accruals, months and entries are written,
+            raise RuntimeError("worker died")  # and it dies before they are committed
 
-    monkeypatch.setattr(cashback.order_cashback, "wallet_post_rows", crash_on_the_second_batch)
+    monkeypatch.setattr(cashback.order_cashback, "_credit_batch", crash_on_the_second_batch)
     with pytest.raises(RuntimeError, match="worker died"):
         credit_cashback(as_of=CREDIT_AT, batch_size=2)
 
-    assert calls == [2, 2]
+    assert len(calls) == 2
     first_two = list(Accrual.objects.order_by("pk")[:2])
     assert [a.status for a in first_two] == [AccrualStatus.CREDITED] * 2
     rest = Accrual.objects.order_by("pk")[2:]

@@ -16,7 +16,7 @@ from django.db.models import Count, F
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from cashback.models import Accrual, AccrualStatus, CashbackMonth, MonthStatus
+from cashback.models import Accrual, AccrualStatus, CashbackMonth, MonthStatus, PendingAccrual
 from cashback.order_cashback import credit_cashback, credited_share
 from core.models import JobRun
 from orders.models import FulfillmentChannel, Order, OrderStatus
@@ -76,6 +76,9 @@ def make_accruals(seller, rows: list[tuple], *, prefix: str = "X") -> list[Accru
             created_at=datetime(2026, 11, 1, tzinfo=UTC),
         )
         for order, (price, discount, at_close, _, share, _) in zip(orders, rows, strict=True)
+    )
+    PendingAccrual.objects.bulk_create(
+        PendingAccrual(accrual=a, seller=seller, due_at=a.due_at) for a in accruals
     )
     added = sum((a.amount for a in accruals), D("0"))
     CashbackMonth.objects.filter(pk=month.pk).update(
@@ -279,6 +282,7 @@ def test_an_accrual_posted_before_is_refused_by_its_reference_and_nothing_moves(
     Accrual.objects.filter(pk=accruals[1].pk).update(
         status=AccrualStatus.PENDING, credited_amount=None, resolved_at=None
     )
+    PendingAccrual.objects.create(accrual=accruals[1], seller=seller, due_at=accruals[1].due_at)
     make_accruals(seller, [(10000, 0, 0, 0, 70, False)])  # in the same batch, after it
 
     with pytest.raises(IntegrityError):
@@ -334,10 +338,11 @@ def test_twice_at_once_beside_adjustments_credits_each_accrual_once():
 @pytest.mark.skipif(
     connection.vendor != "postgresql", reason="row locks need PostgreSQL, as CI runs"
 )
-def test_an_accrual_locked_elsewhere_is_skipped_and_credited_by_the_next_run():
+def test_an_accrual_locked_elsewhere_is_waited_for_and_credited_once():
     seller = SellerFactory()
     accruals = make_accruals(seller, [CASES["no refund since"]] * 5)
     held, release = threading.Event(), threading.Event()
+    outcome = {}
 
     def hold_the_second():
         with transaction.atomic():
@@ -345,18 +350,28 @@ def test_an_accrual_locked_elsewhere_is_skipped_and_credited_by_the_next_run():
             held.set()
             release.wait(timeout=20)
 
+    def credit():
+        try:
+            outcome["counts"] = credit_cashback(as_of=AS_OF, batch_size=2)
+        finally:
+            connections.close_all()
+
     holder = threading.Thread(target=lambda: (hold_the_second(), connections.close_all()))
     holder.start()
+    crediting = threading.Thread(target=credit)
     try:
         assert held.wait(timeout=10)
-        first = credit_cashback(as_of=AS_OF, batch_size=2)
+        crediting.start()
+        crediting.join(timeout=1)
+        assert crediting.is_alive()  # it waits for the row, neither skipping nor failing it
+        assert Accrual.objects.filter(status=AccrualStatus.PENDING).count() == 5
     finally:
         release.set()
         holder.join(timeout=20)
+        crediting.join(timeout=20)
 
-    assert first["credited"] == 4
-    assert Accrual.objects.get(pk=accruals[1].pk).status == AccrualStatus.PENDING
-    assert credit_cashback(as_of=AS_OF, batch_size=2)["credited"] == 1
+    assert outcome["counts"]["credited"] == 5
+    assert credit_cashback(as_of=AS_OF, batch_size=2)["credited"] == 0
     assert balance_of(seller) == D("2.50")
     assert_ledger_consistent(seller)
     assert "All consistent" in reconcile()
