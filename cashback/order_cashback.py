@@ -801,11 +801,6 @@ def _id_list(ids: list[int]):
     return ids if connection.vendor == "postgresql" else json.dumps(ids)
 
 
-def _ids_params(accruals: dict[int, int]) -> dict:
-    """{accrual id: order id} as the parameters `ids` and `orders` of `_sql_among`."""
-    return {"ids": _id_list(list(accruals)), "orders": _id_list(list(accruals.values()))}
-
-
 def _sql_among(column: str, param: str) -> str:
     """`column` is one of the ids in the parameter `param`, a list: each read by index."""
     if connection.vendor == "postgresql":
