@@ -38,7 +38,7 @@ from cashback.order_cashback import (
 )
 from core.dates import month_start
 from core.money import round_money
-from orders.models import Order
+from orders.models import FulfillmentChannel, Order
 from sellers.models import Seller
 from sellers.selectors import seller_plan_at
 
@@ -182,22 +182,22 @@ class Coverage:
 
 
 def coverage_for(*, seller_ids: Iterable[int]) -> Coverage:
-    """The registrations and histories of these sellers, in two queries."""
-    registrations = (
-        Registration.objects.filter(seller_id__in=set(seller_ids))
-        .select_related("campaign")
-        .prefetch_related(
-            Prefetch(
-                "history",
-                queryset=RegistrationEvent.objects.order_by("occurred_at", "pk"),
-                to_attr="timeline",
-            )
-        )
-        .order_by("-registered_at", "-pk")
+    """The registrations and histories of these sellers, in one query: each history event
+    with its registration (a registration always has its first event)."""
+    events = (
+        RegistrationEvent.objects.filter(registration__seller_id__in=set(seller_ids))
+        .select_related("registration")
+        .order_by("-registration__registered_at", "-registration_id", "occurred_at", "pk")
     )
     by_seller: dict[int, list[Registration]] = {}
-    for registration in registrations:
-        by_seller.setdefault(registration.seller_id, []).append(registration)
+    last = None
+    for event in events:
+        registration = event.registration
+        if last is None or registration.pk != last.pk:
+            last = registration
+            last.timeline = []
+            by_seller.setdefault(registration.seller_id, []).append(registration)
+        last.timeline.append(event)
     return Coverage(by_seller=by_seller)
 
 
@@ -408,8 +408,19 @@ def pending_accruals(*, seller: Seller, limit: int = 50) -> list[Accrual]:
 def cashback_sections(orders: list[Order]) -> dict[int, dict]:
     """The `cashback` section of orders (orders.sections): the accrual's amount, status and
     due date; "waiting" for an order that counts in a month not closed yet."""
-
-    accruals = {a.order_id: a for a in Accrual.objects.filter(order__in=orders)}
+    # The close accrues only Order Center orders delivered in a month that has ended: the
+    # others (a new order, say) have nothing to look up.
+    ended = month_start(timezone.now())
+    accrued = [
+        o.pk
+        for o in orders
+        if o.fulfillment_channel == FulfillmentChannel.ORDER_CENTER
+        and o.delivered_at is not None
+        and o.delivered_at < ended
+    ]
+    accruals = (
+        {a.order_id: a for a in Accrual.objects.filter(order_id__in=accrued)} if accrued else {}
+    )
     sections = {}
     for order in orders:
         accrual = accruals.get(order.pk)

@@ -57,8 +57,15 @@ def _with_charges(entries: list[FeeEntry]) -> list[FeeEntry]:
 def fee_sections(orders: list[Order]) -> dict[int, dict]:
     """The `service_fee` section of orders (orders.sections): charged, refunded, net, and
     the entries' arithmetic as `lines`. Orders that pay no fee are left to the default."""
-    # The orders are at hand: each entry is given its own, not read again with it.
-    by_id = {order.pk: order for order in orders}
+    # The orders are at hand: each entry is given its own, not read again with it. Only an
+    # order that used the voucher and was delivered can have been charged.
+    by_id = {
+        order.pk: order
+        for order in orders
+        if order.bonus_cashback_voucher and order.delivered_at is not None
+    }
+    if not by_id:
+        return {}
     entries = list(FeeEntry.objects.filter(order_id__in=by_id).order_by("occurred_at", "pk"))
     for entry in entries:
         entry.order = by_id[entry.order_id]

@@ -128,7 +128,7 @@ def charge_delivered_orders(applied: list[AppliedStep]) -> None:
                 fee.registration.pk,
                 fee.rate,
                 a.order.fee_base,
-                a.event.occurred_at,
+                a.order.delivered_at,
             )
             for a in applied
             if (fee := due.get(a.order.pk)) is not None

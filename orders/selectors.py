@@ -5,6 +5,7 @@ import binascii
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from decimal import Decimal
 
 from django.db import connection
 from django.db.models import OuterRef, Q, QuerySet, Subquery
@@ -99,8 +100,45 @@ def order_get_for_seller(*, seller: Seller, external_id: str) -> Order | None:
     )
 
 
-def order_timeline(*, order: Order) -> list[OrderEvent]:
-    return list(order.events.order_by("occurred_at", "pk"))
+@dataclass(frozen=True)
+class TimelineStep:
+    occurred_at: datetime
+    step: str
+    amount: Decimal | None
+    event_id: str
+    received_at: datetime
+    with_creation: bool = False  # a step the order was created past, sent with it
+
+
+def order_timeline(*, order: Order) -> list[TimelineStep]:
+    """The order's steps in the order they happened: each event, and each step the order
+    was created past, told by its `created` event (the step's time is the order's)."""
+    events = list(order.events.order_by("occurred_at", "pk"))
+    own = {event.type for event in events}
+    steps = []
+    for event in events:
+        label = EventType(event.type).label
+        steps.append(
+            TimelineStep(event.occurred_at, label, event.amount, event.event_id, event.received_at)
+        )
+        if event.type == EventType.CREATED:
+            steps += [
+                TimelineStep(at, EventType(step).label, None, "", event.received_at, True)
+                for step in CREATION_STEPS
+                if step not in own and (at := getattr(order, f"{step}_at")) is not None
+            ]
+    return sorted(steps, key=lambda step: step.occurred_at)
+
+
+# The steps a `created` event may stand for, in lifecycle order; each step's time is the
+# order's field named after it.
+CREATION_STEPS = (
+    EventType.PAID,
+    EventType.PAYMENT_FAILED,
+    EventType.SHIPPED,
+    EventType.DELIVERED,
+    EventType.CANCELLED,
+)
 
 
 def orders_by_external_id(*, seller: Seller, external_ids: Collection[str]) -> dict[str, Order]:

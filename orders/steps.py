@@ -19,6 +19,11 @@ from orders.models import EventType, Order, OrderEvent
 
 @dataclass(frozen=True)
 class AppliedStep:
+    """A step applied to an order (in memory, as it left it), and the event that applied
+    it: the step's own, or the order's `created` event for a step it was created past. The
+    step's time is the order's (`delivered_at` for delivered, ...); a refund's event has its
+    time and amount."""
+
     order: Order
     event: OrderEvent
 

@@ -204,7 +204,7 @@ class OrderModel:
     refund_events: list = field(default_factory=list)  # (occurred_at, amount)
     applied: list = field(default_factory=list)  # EventInputs applied
     by_id: dict = field(default_factory=dict)  # event_id -> EventInput
-    events: int = 1  # OrderEvent rows: the creation and each step
+    events: int = 1  # OrderEvent rows: the creation, each refund and each later step
     charge: Decimal | None = None
     fee_refunds: list = field(default_factory=list)
     covered_rate: Decimal | None = None
@@ -442,8 +442,12 @@ class Simulation:
 
     # Orders in the model ---------------------------------------------------------------
 
-    def model_step(self, o: OrderModel, type: str, at: datetime, amount=None, tracking="") -> None:
-        o.events += 1
+    def model_step(
+        self, o: OrderModel, type: str, at: datetime, amount=None, tracking="", creation=False
+    ) -> None:
+        # A step passed at creation is told by the created event; a refund is its own event.
+        if not creation or type == "refunded":
+            o.events += 1
         if type == "refunded":
             remaining = o.base - o.refunded
             amount = remaining if amount is None else amount
@@ -476,8 +480,8 @@ class Simulation:
         if d.status == "cancelled":
             for type, at in (("paid", d.paid_at), ("shipped", d.shipped_at)):
                 if at is not None:
-                    self.model_step(o, type, at)
-            self.model_step(o, "cancelled", d.cancelled_at)
+                    self.model_step(o, type, at, creation=True)
+            self.model_step(o, "cancelled", d.cancelled_at, creation=True)
             return
         path = {
             "unpaid": (),
@@ -488,11 +492,11 @@ class Simulation:
             "payment_failed": ("payment_failed",),
         }[d.status]
         for type in path:
-            self.model_step(o, type, getattr(d, LIFECYCLE[type][2]))
+            self.model_step(o, type, getattr(d, LIFECYCLE[type][2]), creation=True)
         if d.status == "delivered" and d.refunded_amount:
-            self.model_step(o, "refunded", d.refunded_at, d.refunded_amount)
+            self.model_step(o, "refunded", d.refunded_at, d.refunded_amount, creation=True)
         if d.status == "returned":
-            self.model_step(o, "refunded", d.returned_at)
+            self.model_step(o, "refunded", d.returned_at, creation=True)
 
     def event_outcome(self, o: OrderModel, ev: EventInput) -> str:
         """SPEC 9: "applied", "replay" (the same event again changes nothing) or "refused"."""

@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 
 from cashback.services import Actor, campaign_add_rate, registration_transition
 from fees.models import FeeEntry
+from orders.models import OrderEvent
 from orders.services import EventInput, order_apply_event
 from tests.factories import make_campaign
 from tests.fees.conftest import REGISTERED_AT, deliver
@@ -225,12 +226,14 @@ class TestConstraints:
     def test_one_charge_per_order(self, seller, registered):
         order = deliver(seller)
         charge = FeeEntry.objects.get(order=order)
-        paid_event = order.events.get(type="paid")
+        other_event = OrderEvent.objects.create(
+            order=order, type="refunded", occurred_at=T0, amount=D("0.00"), received_at=T0
+        )
         with pytest.raises(IntegrityError), transaction.atomic():
             FeeEntry.objects.create(
                 seller=seller,
                 order=order,
-                order_event=paid_event,
+                order_event=other_event,
                 kind="charge",
                 amount=D("1.00"),
                 currency="USD",

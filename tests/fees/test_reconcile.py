@@ -88,11 +88,12 @@ def charge(order) -> FeeEntry:
 
 
 def forge_charge(order, like: FeeEntry) -> FeeEntry:
-    """A charge on `order` (on its delivery event), copied from another order's charge."""
+    """A charge on `order` (on the event that delivered it: its creation, created delivered),
+    copied from another order's charge."""
     return FeeEntry.objects.create(
         seller_id=like.seller_id,
         order=order,
-        order_event=order.events.get(type="delivered"),
+        order_event=order.events.get(type="created"),
         kind="charge",
         amount=like.amount,
         currency=like.currency,

@@ -28,7 +28,7 @@ def test_the_same_order_created_at_once_is_created_once(seller):
         "unchanged",
         "unchanged",
     ]
-    assert Order.objects.count() == 1 and OrderEvent.objects.count() == 4
+    assert Order.objects.count() == 1 and OrderEvent.objects.count() == 1
 
 
 def test_the_same_step_at_once_is_applied_once(seller):

@@ -3,6 +3,7 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 
+from orders.models import Order
 from orders.services import orders_create
 from tests.orders.conftest import T0, order_input
 
@@ -108,9 +109,26 @@ class TestOrderPage:
         )
         response = seller_client.get(reverse("seller:order", args=["A-1"]))
         assert response.status_code == 200
-        steps = [e.type for e in response.context["timeline"]]
-        assert steps == ["created", "paid", "shipped", "delivered", "refunded"]
+        timeline = response.context["timeline"]
+        steps = [(step.step, step.with_creation) for step in timeline]
+        assert steps == [
+            ("Created", False),
+            ("Paid", True),
+            ("Shipped", True),
+            ("Delivered", True),
+            ("Refunded", False),
+        ]
+        order = Order.objects.get(external_id="A-1")
+        assert [step.occurred_at for step in timeline] == [
+            order.placed_at,
+            order.paid_at,
+            order.shipped_at,
+            order.delivered_at,
+            T0 + timedelta(days=5),
+        ]
+        assert timeline[-1].amount == Decimal("10.00")
         html = response.content.decode()
+        assert html.count("sent with the order") == 3
         assert "MUG" in html and "Mug" in html
         assert 'data-testid="service-fee"' in html and "0.00 USD" in html
         assert "Waiting" in html  # it counts: its month is not closed yet
