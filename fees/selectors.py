@@ -6,8 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from itertools import islice
 
-from django.db.models import Exists, OuterRef, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
 from core.money import format_rate, round_money
 from fees.models import FeeEntry, FeeEntryKind, SettledRecord, SettledRecordLine
@@ -18,7 +17,7 @@ from sellers.models import Seller
 ZERO = Decimal("0.00")
 
 
-def explain(entry: FeeEntry) -> str:
+def explain(entry: "FeeEntry | LineEntry") -> str:
     """An entry's arithmetic, in words a seller can check."""
     rate = format_rate(entry.rate)
     if entry.kind == FeeEntryKind.CHARGE:
@@ -40,8 +39,9 @@ def explain(entry: FeeEntry) -> str:
     return f"{share} = {entry.amount:.2f}{returned}"
 
 
-def _with_charges(entries: list[FeeEntry]) -> list[FeeEntry]:
-    """Give each refund the amount of its order's charge, for `explain`, in one query."""
+def _with_charges(entries: list) -> list:
+    """Give each refund (a FeeEntry or a LineEntry) the amount of its order's charge, for
+    `explain`, in one query."""
     refunds = [e for e in entries if e.kind == FeeEntryKind.REFUND]
     if refunds:
         charges = dict(
@@ -98,11 +98,38 @@ def settled_record_for_seller(*, seller: Seller, pk: int) -> SettledRecord | Non
     return SettledRecord.objects.filter(seller=seller, pk=pk).first()
 
 
+@dataclass(frozen=True)
+class LineOrder:
+    """What a settled record's line shows of its order."""
+
+    pk: int
+    external_id: str
+    placed_at: datetime
+    delivered_at: datetime | None
+    net_product_price: Decimal
+    seller_funded_discount: Decimal
+
+
+@dataclass
+class LineEntry:
+    """What a settled record's line explains of one of its fee entries (`explain`)."""
+
+    order_id: int
+    order: LineOrder
+    kind: str
+    amount: Decimal
+    rate: Decimal
+    fee_base: Decimal
+    refunded_base: Decimal | None
+    completes_return: bool
+    order_charge_amount: Decimal = ZERO  # of a refund: its order's charge
+
+
 @dataclass
 class RecordLine:
     """One order of a settled record: what of its fee this record settles."""
 
-    order: Order
+    order: LineOrder
     rate: Decimal
     fee_base: Decimal
     charged: Decimal = ZERO
@@ -128,15 +155,18 @@ class RecordLinePage:
     next_cursor: str | None
 
 
-# What a line shows and explains, of an entry and of its order: nothing else is read.
-LINE_FIELDS = (
-    "order",
+# What a line shows and explains, of an entry and of its order: nothing else is read, and
+# into plain objects (model instances of some columns cost more than the query).
+ENTRY_FIELDS = (
+    "order_id",
     "kind",
     "amount",
     "rate",
     "fee_base",
     "refunded_base",
     "completes_return",
+)
+ORDER_FIELDS = (
     "order__external_id",
     "order__placed_at",
     "order__delivered_at",
@@ -145,21 +175,26 @@ LINE_FIELDS = (
 )
 
 
-def _record_entries(record: SettledRecord) -> QuerySet[FeeEntry]:
-    """A record's entries with their orders, each refund with its order's charge (for
-    `explain`), in the record's order."""
-    charge = (
-        FeeEntry.objects.filter(order_id=OuterRef("order_id"), kind=FeeEntryKind.CHARGE)
-        .order_by()
-        .values("amount")[:1]
-    )
-    return (
-        FeeEntry.objects.filter(settled_line__record=record)
-        .select_related("order")
-        .only(*LINE_FIELDS)
-        .annotate(order_charge_amount=Coalesce(Subquery(charge), Value(ZERO)))
-        .order_by("pk")
-    )
+def _record_entries(record: SettledRecord, order_ids: list[int] | None = None) -> list[LineEntry]:
+    """A record's entries (of these orders, if given) with their orders, each refund with
+    its order's charge (for `explain`), in the record's order. Entries of given orders are
+    found by order, and their lines by entry: a page reads its own rows, whatever the
+    record's size."""
+    entries = FeeEntry.objects.order_by("pk")
+    if order_ids is None:
+        entries = entries.filter(settled_line__record=record)
+    else:
+        line = SettledRecordLine.objects.filter(entry_id=OuterRef("pk"), record=record)
+        entries = entries.filter(Exists(line), order_id__in=order_ids)
+    orders: dict[int, LineOrder] = {}
+    found = []
+    for row in entries.values_list(*ENTRY_FIELDS, *ORDER_FIELDS):
+        order_id = row[0]
+        order = orders.get(order_id)
+        if order is None:
+            order = orders[order_id] = LineOrder(order_id, *row[len(ENTRY_FIELDS) :])
+        found.append(LineEntry(order_id, order, *row[1 : len(ENTRY_FIELDS)]))
+    return _with_charges(found)
 
 
 def _lines_of(entries: Iterable[FeeEntry]) -> list[RecordLine]:
@@ -203,10 +238,7 @@ def _page_lines(record: SettledRecord, order_ids: list[int]) -> list[RecordLine]
     """The lines of these orders of the record, in the order given."""
     if not order_ids:
         return []
-    lines = {
-        line.order.pk: line
-        for line in _lines_of(_record_entries(record).filter(order_id__in=order_ids))
-    }
+    lines = {line.order.pk: line for line in _lines_of(_record_entries(record, order_ids))}
     return [lines[pk] for pk in order_ids]
 
 

@@ -362,8 +362,9 @@ class TestNotFound:
 # 4. Queries ------------------------------------------------------------------------------
 
 # The detail page's queries, whatever the size of the record: session, user, seller,
-# record, its entries with their orders, and the charges of the refunded orders.
-DETAIL_QUERIES = 6
+# record, the page's orders, their entries with the orders' columns, and the charges of
+# the refunded orders (when the page has refunds, as here).
+DETAIL_QUERIES = 7
 
 
 @pytest.mark.parametrize("orders", [3, 40])
