@@ -211,15 +211,20 @@ def _sql_gmv_cents() -> str:
          + 50000000) / 100000000"""
 
 
-def _sql_counting_orders(extra: str = "") -> str:
+def _sql_counting_orders(extra: str = "", *, unaccrued: bool = False) -> str:
+    """The counting orders of a month (those not accrued yet, when `unaccrued`: an order
+    is accrued only once its month is closed, so the orders of a month not closed need no
+    look-up; one that a plan made for an empty accrual table would make for each order, in
+    a close fanned out on a fresh deployment, while the other chunks fill it)."""
+    accrued = "LEFT JOIN cashback_accrual a ON a.order_id = o.id" if unaccrued else ""
     return f"""
         FROM orders_order o
         LEFT JOIN cashback_fxrate fx
                ON fx.currency = o.currency AND fx.date = {_sql_local_date("o.delivered_at")}
-        LEFT JOIN cashback_accrual a ON a.order_id = o.id
+        {accrued}
         WHERE o.fulfillment_channel = %(channel)s AND o.status = %(delivered)s
           AND o.tracking_number <> '' AND o.delivered_at >= %(start)s AND o.delivered_at < %(end)s
-          AND a.id IS NULL {extra}"""
+          {"AND a.id IS NULL" if unaccrued else ""} {extra}"""
 
 
 # Month close ------------------------------------------------------------------------------
@@ -264,8 +269,9 @@ def _seller_filter(column: str, seller_ids: list[int] | None) -> str:
 
 
 def month_gmv(*, month: date, seller_ids: list[int] | None = None) -> dict[int, tuple]:
-    """For each seller, its counting orders of a month not accrued yet: (orders, GMV in US
-    cents, orders waiting for an FX rate, the first missing rate as "EUR on 2026-10-03")."""
+    """For each seller, its counting orders of a month: (orders, GMV in US cents, orders
+    waiting for an FX rate, the first missing rate as "EUR on 2026-10-03"). Of a month not
+    closed, none is accrued yet; of a closed month, the ones waiting for a rate are not."""
     params = _params(month, seller_ids)
     missing = "o.currency <> %(usd)s AND fx.id IS NULL"
     with connection.cursor() as cursor:
@@ -292,7 +298,7 @@ def month_orders_gmv(*, month: date, seller_id: int) -> list[tuple[int, str, int
             f"""SELECT o.id, o.external_id,
                        CASE WHEN o.currency <> %(usd)s AND fx.id IS NULL THEN NULL
                             ELSE {_sql_gmv_cents()} END
-                {_sql_counting_orders(_seller_filter("o.seller_id", [seller_id]))}
+                {_sql_counting_orders(_seller_filter("o.seller_id", [seller_id]), unaccrued=True)}
                 ORDER BY o.delivered_at, o.id""",
             params,
         )
@@ -333,7 +339,7 @@ def close_months(
         if counts["accruals"] and connection.vendor == "postgresql":
             # Fresh statistics for the rows just written, before crediting plans over them.
             with connection.cursor() as cursor:
-                cursor.execute("ANALYZE cashback_accrual")
+                cursor.execute("ANALYZE cashback_accrual, cashback_pendingaccrual")
     return counts
 
 
@@ -362,7 +368,6 @@ def _close_month_once(month: date, *, seller_ids, counts: Counter) -> None:
     params = _params(month, seller_ids)
     now = timezone.now()
     params["now"] = _instant(now)
-    params["now_at"] = now  # for the ORM; unused by the SQL
     with transaction.atomic():
         closed_before = set(
             CashbackMonth.objects.filter(month=month, status=MonthStatus.CLOSED).values_list(
@@ -426,15 +431,9 @@ def _close_month_once(month: date, *, seller_ids, counts: Counter) -> None:
                     month=month, status=MonthStatus.WAITING_FX, seller_id__in=list(closing)
                 ).delete()
                 CashbackMonth.objects.bulk_create(rows)
-                created = _insert_shares(params, seller_ids)
-                _insert_pending(
-                    """a.month_id IN (SELECT id FROM cashback_cashbackmonth
-                                      WHERE month = %(month)s AND status = 'closed'
-                                        AND closed_at = %(now)s)
-                       AND a.status = 'pending'""",
-                    params,
-                )
-                _check_shares(month, now)
+                closing = [m.pk for m in rows]
+                created = _insert_shares(params, seller_ids, closing)
+                _check_shares(closing)
                 late = _insert_late_additions(params, seller_ids, closed_before)
                 late_waiting = _note_late_orders_waiting(month, totals, closed_before)
         except IntegrityError:
@@ -462,72 +461,81 @@ def _note_late_orders_waiting(month: date, totals: dict, closed_before: set[int]
     return sum(t[2] for t in waiting.values())
 
 
-def _check_shares(month: date, closed_at: datetime) -> None:
+def _check_shares(month_ids: list[int]) -> None:
     """Each month just closed shares exactly the GMV its total was computed on."""
-    for closed in CashbackMonth.objects.filter(month=month, closed_at=closed_at).annotate(
+    for closed in CashbackMonth.objects.filter(pk__in=month_ids).annotate(
         accrued=Sum("accruals__gmv_usd")
     ):
         if cents(closed.accrued) != closed.gmv_usd:
             raise _MonthMoved
 
 
-def _insert_shares(params: dict, seller_ids) -> int:
-    """The accruals of the months just closed: each order's share of its month's total,
-    rounded down to the cent, the cents left over going to the largest remainders (ties by
-    order id), so that the shares add up to the total exactly."""
+def _insert_shares(params: dict, seller_ids, month_ids: list[int]) -> int:
+    """The accruals of the months just closed (`month_ids`), each listed as pending: each
+    order's share of its month's total, rounded down to the cent, the cents left over going
+    to the largest remainders (ties by order id), so that the shares add up to the total
+    exactly. A month just closed has none of its orders accrued yet."""
+    if not month_ids:
+        return 0
+    params = {**params, "closing": _id_list(month_ids)}
+    shares = f"""
+        WITH counted AS (
+            SELECT o.id AS order_id, o.seller_id, o.delivered_at, o.refunded_amount,
+                   {_sql_gmv_cents()} AS gmv_cents
+            {_sql_counting_orders(_seller_filter("o.seller_id", seller_ids))}
+              AND (o.currency = %(usd)s OR fx.id IS NOT NULL)
+        ),
+        closing AS (
+            SELECT id AS month_id, seller_id, CAST(ROUND(total * 100) AS BIGINT) AS total_cents
+            FROM cashback_cashbackmonth WHERE {_sql_among("id", "closing")}
+        ),
+        shares AS (
+            SELECT c.order_id, c.seller_id, c.delivered_at, c.refunded_amount, c.gmv_cents,
+                   m.month_id, m.total_cents,
+                   CAST(SUM(c.gmv_cents) OVER (PARTITION BY c.seller_id) AS BIGINT) AS month_gmv
+            FROM counted c JOIN closing m ON m.seller_id = c.seller_id
+        ),
+        split AS (
+            SELECT s.*,
+                   CASE WHEN month_gmv = 0 THEN 0
+                        ELSE gmv_cents * total_cents / month_gmv END AS floor_cents,
+                   CASE WHEN month_gmv = 0 THEN 0
+                        ELSE (gmv_cents * total_cents) %% month_gmv END AS remainder
+            FROM shares s
+        ),
+        ranked AS (
+            SELECT p.*,
+                   ROW_NUMBER() OVER (PARTITION BY p.seller_id
+                                      ORDER BY p.remainder DESC, p.order_id) AS place,
+                   p.total_cents
+                       - CAST(SUM(p.floor_cents) OVER (PARTITION BY p.seller_id) AS BIGINT)
+                       AS leftover
+            FROM split p
+        )"""
+    accrue = f"""
+        INSERT INTO cashback_accrual
+            (month_id, seller_id, order_id, gmv_usd, amount, refunded_at_close, late, due_at,
+             status, created_at)
+        SELECT month_id, seller_id, order_id, gmv_cents / 100.0,
+               (floor_cents + CASE WHEN place <= leftover THEN 1 ELSE 0 END) / 100.0,
+               refunded_amount, FALSE, {_sql_plus_days("delivered_at", DUE_AFTER.days)},
+               'pending', %(now)s
+        FROM ranked"""
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            WITH counted AS (
-                SELECT o.id AS order_id, o.seller_id, o.delivered_at, o.refunded_amount,
-                       {_sql_gmv_cents()} AS gmv_cents
-                {_sql_counting_orders(_seller_filter("o.seller_id", seller_ids))}
-                  AND (o.currency = %(usd)s OR fx.id IS NOT NULL)
-            ),
-            closing AS (
-                SELECT id AS month_id, seller_id,
-                       CAST(ROUND(total * 100) AS BIGINT) AS total_cents
-                FROM cashback_cashbackmonth
-                WHERE month = %(month)s AND status = 'closed' AND closed_at = %(now)s
-            ),
-            shares AS (
-                SELECT c.order_id, c.seller_id, c.delivered_at, c.refunded_amount, c.gmv_cents,
-                       m.month_id, m.total_cents,
-                       CAST(SUM(c.gmv_cents) OVER (PARTITION BY c.seller_id) AS BIGINT)
-                           AS month_gmv
-                FROM counted c JOIN closing m ON m.seller_id = c.seller_id
-            ),
-            split AS (
-                SELECT s.*,
-                       CASE WHEN month_gmv = 0 THEN 0
-                            ELSE gmv_cents * total_cents / month_gmv END AS floor_cents,
-                       CASE WHEN month_gmv = 0 THEN 0
-                            ELSE (gmv_cents * total_cents) %% month_gmv END AS remainder
-                FROM shares s
-            ),
-            ranked AS (
-                SELECT p.*,
-                       ROW_NUMBER() OVER (PARTITION BY p.seller_id
-                                          ORDER BY p.remainder DESC, p.order_id) AS place,
-                       p.total_cents
-                           - CAST(SUM(p.floor_cents) OVER (PARTITION BY p.seller_id) AS BIGINT)
-                           AS leftover
-                FROM split p
+        if connection.vendor == "postgresql":
+            # Listed as pending in the same statement: each accrual written, and no other.
+            cursor.execute(
+                f"""{shares},
+                    accrued AS ({accrue} RETURNING id, seller_id, due_at)
+                    INSERT INTO cashback_pendingaccrual (accrual_id, seller_id, due_at)
+                    SELECT id, seller_id, due_at FROM accrued""",
+                params,
             )
-            INSERT INTO cashback_accrual
-                (month_id, seller_id, order_id, gmv_usd, amount, refunded_at_close, late,
-                 due_at, status, created_at)
-            SELECT month_id, seller_id, order_id, gmv_cents / 100.0,
-                   (floor_cents + CASE WHEN place <= leftover THEN 1 ELSE 0 END) / 100.0,
-                   refunded_amount, FALSE, {_sql_plus_days("delivered_at", DUE_AFTER.days)},
-                   'pending', %(now)s
-            FROM ranked""",
-            params,
-        )
-        if cursor.rowcount >= 0:
             return cursor.rowcount
+        cursor.execute(shares + accrue, params)
+    _insert_pending(f"{_sql_among('a.month_id', 'closing')}", params)
     # SQLite does not count the rows of an INSERT that starts with WITH.
-    return Accrual.objects.filter(created_at=params["now_at"], late=False).count()
+    return Accrual.objects.filter(month_id__in=month_ids).count()
 
 
 def _insert_late_additions(params: dict, seller_ids, closed_before: set[int]) -> int:
@@ -570,14 +578,11 @@ def _insert_late_additions(params: dict, seller_ids, closed_before: set[int]) ->
 
 def _insert_pending(where: str, params: dict) -> None:
     """The accruals just written (those the condition `where` on cashback_accrual a
-    selects; any listed already are left as they are) are pending until crediting resolves
-    them."""
+    selects) are pending until crediting resolves them."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"""INSERT INTO cashback_pendingaccrual (accrual_id, seller_id, due_at)
-                SELECT a.id, a.seller_id, a.due_at FROM cashback_accrual a
-                WHERE {where} AND NOT EXISTS (SELECT 1 FROM cashback_pendingaccrual p
-                                              WHERE p.accrual_id = a.id)""",
+                SELECT a.id, a.seller_id, a.due_at FROM cashback_accrual a WHERE {where}""",
             params,
         )
 
@@ -634,11 +639,12 @@ def credit_cashback(
 ) -> Counter:
     """Credit every accrual that is due, of a closed month: void it if its order was
     returned since the close, lower it in proportion to a refund since, credit the rest to
-    the wallet. Batches of accruals follow each other in the order they fell due, each in
-    its own transaction with its wallet entries and its months' totals, so that a crash half
-    way leaves each accrual either credited once or still pending. Two runs at once credit
-    each accrual once: a run resolves only accruals still pending under its row lock, and
-    one held by another run is waited for, then found resolved."""
+    the wallet. The due ones are taken in batches, in id order (a seller's together, as the
+    close writes them), each in its own transaction with its wallet entries and its months'
+    totals, so that a crash half way leaves each accrual either credited once or still
+    pending. Two runs at once credit each accrual once: a run resolves only accruals still
+    listed as pending, under their row locks, and one held by another run is waited for,
+    then found resolved."""
     scope = f"{len(seller_ids)} sellers" if seller_ids is not None else ""
     with recorded("credit_cashback", as_of=as_of, scope=scope) as counts:
         wallets_open(set(sellers_to_credit(as_of=as_of, seller_ids=seller_ids)))

@@ -630,7 +630,7 @@ def test_a_crash_half_way_stores_nothing_of_the_month_and_records_the_failure(se
     real_insert_shares = order_cashback._insert_shares
     seen = {}
 
-    def crash(params, seller_ids):
+    def crash(params, seller_ids, month_ids):
         seen["months"] = CashbackMonth.objects.filter(status="closed").count()
         raise RuntimeError("worker died")
 

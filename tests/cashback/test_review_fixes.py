@@ -47,7 +47,7 @@ def test_a_month_whose_orders_move_during_the_close_is_done_again(seller, monkey
     real = oc._insert_shares
     calls = []
 
-    def return_b_meanwhile(params, seller_ids):
+    def return_b_meanwhile(params, seller_ids, month_ids):
         if not calls:  # the first time only: another connection returns B and commits
 
             def refund():
@@ -64,7 +64,7 @@ def test_a_month_whose_orders_move_during_the_close_is_done_again(seller, monkey
             worker.start()
             worker.join(timeout=30)
         calls.append(1)
-        return real(params, seller_ids)
+        return real(params, seller_ids, month_ids)
 
     monkeypatch.setattr(oc, "_insert_shares", return_b_meanwhile)
     counts = oc.close_months(as_of=AFTER_OCTOBER)

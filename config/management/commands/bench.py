@@ -49,7 +49,9 @@ class Command(BaseCommand):
             raise CommandError("The scale-out scenario runs real workers on Redis: --broker.")
         original = connection.settings_dict["NAME"]
         connection.settings_dict.setdefault("TEST", {})["NAME"] = f"{original}_bench"
-        connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=options["keep"])
+        connection.creation.create_test_db(
+            verbosity=0, autoclobber=True, keepdb=options["keep"], serialize=False
+        )
         try:
             bench = Bench(
                 sellers=options["sellers"],
