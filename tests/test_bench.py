@@ -62,6 +62,10 @@ def test_bench_runs_every_scenario_and_stays_consistent(tmp_path):
     assert single["detail"]["requests"] >= 60
     assert 0 < single["detail"]["create_p95_ms"] < single["detail"]["create_and_event_p95_ms"]
     assert 0 < single["detail"]["event_p95_ms"] < single["detail"]["create_and_event_p95_ms"]
+    bulk = next(r for r in report["results"] if r["scenario"] == "bulk ingestion")
+    # a warm-up round, then the median of the timed rounds (one with --runs 1)
+    assert bulk["detail"]["rounds"] == 1 and len(bulk["detail"]["round_rates"]) == 1
+    assert bulk["detail"]["requests_a_round"] == 2 * bulk["detail"]["clients"]
     assert report["machine"]["cores"] >= 1 and "django" in report["versions"]
     assert report["verification"]["reconcile"] is True
     rows = report["verification"]["rows"]

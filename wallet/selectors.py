@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from django.db.models import QuerySet, Sum
+from django.db.models import QuerySet, Subquery, Sum
 
 from core.money import cents
 from sellers.models import Seller
@@ -20,12 +20,15 @@ def wallet_balance(*, seller: Seller) -> Decimal:
 
 
 def wallet_entries(*, wallet: Wallet | None) -> QuerySet[WalletEntry]:
-    """A wallet's entries, newest first. By the wallet's id as a value: PostgreSQL then
-    reads this wallet's end of the (wallet, id) index, where through a join to the seller
-    it planned for an average wallet and sorted all of a large one's entries."""
+    """A wallet's entries, newest first, from this wallet's end of the (wallet, id) index.
+    The wallet's id comes from a subquery, which the planner cannot see into: told a large
+    wallet's id, it counts on meeting that wallet's newest entries soon while reading all
+    entries newest first (60 ms when they are not the newest of all); through a join to the
+    seller, it sorted all of that wallet's entries."""
     if wallet is None:
         return WalletEntry.objects.none()
-    return WalletEntry.objects.filter(wallet_id=wallet.pk).order_by("-pk")
+    this = Subquery(Wallet.objects.filter(pk=wallet.pk).values("pk")[:1])
+    return WalletEntry.objects.filter(wallet_id=this).order_by("-pk")
 
 
 def wallet_mismatches() -> list[str]:
