@@ -381,6 +381,11 @@ class CashbackSummary(generics.GenericAPIView):
 
     @extend_schema(
         summary="This month's Order Cashback so far",
+        description=(
+            "The counting orders delivered this month: those of the last hour as they are "
+            "now, the earlier ones as of the hourly roll-up (a refund or a late order of an "
+            "earlier day shows within the hour)."
+        ),
         responses={200: SummarySerializer, 401: ErrorSerializer},
     )
     def get(self, request: Request) -> Response:

@@ -413,6 +413,36 @@ class CashbackMonth(models.Model):
         return f"{self.seller} {self.month:%Y-%m} ({self.status})"
 
 
+class MonthSoFar(models.Model):
+    """A seller's month so far, summed by the hourly roll-up over its counting orders
+    delivered before `through`: the dashboard and the API's summary add the orders
+    delivered since, so that a large seller's month is read from one row and an hour of
+    orders. An order changed or known after the roll-up, but delivered before it, counts
+    from the next roll-up on."""
+
+    seller = models.ForeignKey(Seller, on_delete=models.PROTECT, related_name="+")
+    month = models.DateField()
+    through = models.DateTimeField(help_text="Orders delivered before this instant.")
+    orders_count = models.PositiveIntegerField()
+    gmv_usd = models.DecimalField(max_digits=16, decimal_places=2)
+    waiting_count = models.PositiveIntegerField(help_text="Orders waiting for an FX rate.")
+    waiting_for = models.CharField(
+        max_length=100, blank=True, help_text='The first missing rate, as "EUR on 2026-10-03".'
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "months so far"
+        constraints = [
+            models.UniqueConstraint(fields=["seller", "month"], name="month_so_far_one_a_month"),
+            models.CheckConstraint(condition=Q(month__day=1), name="month_so_far_first_day"),
+            models.CheckConstraint(condition=Q(gmv_usd__gte=0), name="month_so_far_gmv_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.seller_id} {self.month:%Y-%m} through {self.through:%Y-%m-%d %H:%M}"
+
+
 class AccrualStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     CREDITED = "credited", "Credited"

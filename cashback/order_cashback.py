@@ -32,6 +32,7 @@ from cashback.models import (
     AccrualStatus,
     CashbackMonth,
     FxRate,
+    MonthSoFar,
     MonthStatus,
     PendingAccrual,
     Tier,
@@ -268,25 +269,76 @@ def _seller_filter(column: str, seller_ids: list[int] | None) -> str:
     return f"AND {column} IN ({', '.join(f'%(s{i})s' for i in range(len(seller_ids)))})"
 
 
-def month_gmv(*, month: date, seller_ids: list[int] | None = None) -> dict[int, tuple]:
-    """For each seller, its counting orders of a month: (orders, GMV in US cents, orders
-    waiting for an FX rate, the first missing rate as "EUR on 2026-10-03"). Of a month not
-    closed, none is accrued yet; of a closed month, the ones waiting for a rate are not."""
+def month_gmv(
+    *, month: date, seller_ids: list[int] | None = None, since: datetime | None = None
+) -> dict[int, tuple]:
+    """For each seller, its counting orders of a month (delivered `since` an instant of it,
+    if given): (orders, GMV in US cents, orders waiting for an FX rate, the first missing
+    rate as "EUR on 2026-10-03"). Of a month not closed, none is accrued yet; of a closed
+    month, the ones waiting for a rate are not."""
     params = _params(month, seller_ids)
-    missing = "o.currency <> %(usd)s AND fx.id IS NULL"
+    if since is not None:
+        params["start"] = _instant(since)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""SELECT o.seller_id, COUNT(*),
-                       SUM(CASE WHEN {missing} THEN 0 ELSE {_sql_gmv_cents()} END),
-                       SUM(CASE WHEN {missing} THEN 1 ELSE 0 END),
-                       MIN(CASE WHEN {missing}
-                                THEN o.currency || ' on ' || {_sql_local_date("o.delivered_at")}
-                           END)
+            f"""SELECT o.seller_id, {_sql_month_sums()}
                 {_sql_counting_orders(_seller_filter("o.seller_id", seller_ids))}
                 GROUP BY o.seller_id""",
             params,
         )
         return {row[0]: row[1:] for row in cursor.fetchall()}
+
+
+def _sql_month_sums() -> str:
+    """A seller's counting orders summed: their count, GMV in US cents, how many wait for
+    an FX rate, and the first rate missing."""
+    missing = "o.currency <> %(usd)s AND fx.id IS NULL"
+    return f"""COUNT(*) AS orders,
+        SUM(CASE WHEN {missing} THEN 0 ELSE {_sql_gmv_cents()} END) AS gmv_cents,
+        SUM(CASE WHEN {missing} THEN 1 ELSE 0 END) AS waiting,
+        MIN(CASE WHEN {missing}
+                 THEN o.currency || ' on ' || {_sql_local_date("o.delivered_at")} END)
+            AS first_missing"""
+
+
+def roll_up_months(*, as_of: datetime) -> Counter:
+    """Sum every seller's month so far, through the start of `as_of`'s hour, into its
+    MonthSoFar: the dashboard and the API's summary then add only the orders delivered
+    since. Twice, or twice at once, has the effect of once, and an earlier roll-up never
+    replaces a later one. A seller with no counting order before then has no row, nor has
+    a month that has ended."""
+    with recorded("roll_up_months", as_of=as_of) as counts:
+        month = month_start(as_of).date()
+        through = max(as_of.replace(minute=0, second=0, microsecond=0), month_bounds(month)[0])
+        params = {
+            **_params(month, None),
+            "end": _instant(through),
+            "through": _instant(through),
+            "now": _instant(timezone.now()),
+        }
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"""INSERT INTO cashback_monthsofar (seller_id, month, through, orders_count,
+                            gmv_usd, waiting_count, waiting_for, updated_at)
+                        SELECT seller_id, %(month)s, %(through)s, orders, gmv_cents / 100.0,
+                               waiting, COALESCE(first_missing, ''), %(now)s
+                        FROM (SELECT o.seller_id, {_sql_month_sums()}
+                              {_sql_counting_orders()}
+                              GROUP BY o.seller_id) summed
+                        WHERE 1 = 1
+                        ON CONFLICT (seller_id, month) DO UPDATE SET
+                            through = excluded.through, orders_count = excluded.orders_count,
+                            gmv_usd = excluded.gmv_usd, waiting_count = excluded.waiting_count,
+                            waiting_for = excluded.waiting_for, updated_at = excluded.updated_at
+                        WHERE cashback_monthsofar.through <= excluded.through""",
+                    params,
+                )
+                counts["sellers"] = cursor.rowcount
+            # Sellers with no counting order left before it, and the months that have ended.
+            stale = Q(month__lt=month) | Q(month=month, through__lt=through)
+            counts["removed"] = MonthSoFar.objects.filter(stale).delete()[0]
+    return counts
 
 
 def month_orders_gmv(*, month: date, seller_id: int) -> list[tuple[int, str, int | None]]:

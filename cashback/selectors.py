@@ -23,6 +23,7 @@ from cashback.models import (
     Campaign,
     CampaignRate,
     CashbackMonth,
+    MonthSoFar,
     PendingAccrual,
     Registration,
     RegistrationEvent,
@@ -233,13 +234,21 @@ class Progress:
 
 
 def cashback_progress(*, seller: Seller, at: datetime, table: TierTable | None = None) -> Progress:
-    """The month so far. Its GMV is one aggregate over the seller's counting orders
-    delivered this month (the orders' index on seller and delivery finds them); `table`,
-    when the caller has read it already, saves reading the tiers again."""
+    """The month so far: the hourly roll-up's sums (MonthSoFar) and one aggregate over the
+    seller's counting orders delivered since (all of the month's, without a roll-up; the
+    orders' index on seller and delivery finds them); `table`, when the caller has read it
+    already, saves reading the tiers again."""
     month = month_start(at).date()
-    orders, cents, _missing, example = month_gmv(month=month, seller_ids=[seller.pk]).get(
-        seller.pk, (0, 0, 0, None)
-    )
+    # The hourly roll-up's sums, and the orders delivered since, summed now.
+    so_far = MonthSoFar.objects.filter(seller=seller, month=month, through__lte=at).first()
+    since = so_far.through if so_far else None
+    orders, cents, _missing, example = month_gmv(
+        month=month, seller_ids=[seller.pk], since=since
+    ).get(seller.pk, (0, 0, 0, None))
+    if so_far is not None:
+        orders += so_far.orders_count
+        cents = (cents or 0) + int(so_far.gmv_usd * 100)
+        example = min(filter(None, (so_far.waiting_for, example)), default=None)
     gmv = Decimal(cents or 0) / 100
     plan = seller_plan_at(seller=seller, at=at)
     table = table or tier_table_for(month)

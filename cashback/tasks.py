@@ -12,6 +12,7 @@ from django.utils.dateparse import parse_datetime
 from cashback.order_cashback import (
     close_months,
     credit_cashback,
+    roll_up_months,
     sellers_to_close,
     sellers_to_credit,
 )
@@ -50,3 +51,9 @@ def credit_cashback_task(as_of: str | None = None) -> int:
 @shared_task(name="cashback.tasks.credit_cashback_chunk")
 def credit_cashback_chunk(as_of: str, seller_ids: list[int]) -> None:
     credit_cashback(as_of=parse_datetime(as_of), seller_ids=seller_ids)
+
+
+@shared_task(name="cashback.tasks.roll_up_months")
+def roll_up_months_task(as_of: str | None = None) -> None:
+    """One set-based statement for every seller: nothing to fan out."""
+    roll_up_months(as_of=_instant(as_of))

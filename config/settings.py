@@ -288,6 +288,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "cashback.tasks.credit_cashback",
         "schedule": crontab(minute=45),
     },
+    # Hourly: each seller's month so far, which the dashboard adds the last hour's orders to.
+    "roll-up-months": {
+        "task": "cashback.tasks.roll_up_months",
+        "schedule": crontab(minute=5),
+    },
 }
 
 # Service fees are settled in periods of this many days, starting on Mondays.

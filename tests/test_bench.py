@@ -52,6 +52,7 @@ def test_bench_runs_every_scenario_and_stays_consistent(tmp_path):
         "single order (create + event)",
         "page: orders, deep page",
         "page: settled record details",
+        "page: Order Cashback Dashboard, 100 orders this month",
         "scale out: month close",
         "scale out: crediting",
     } <= scenarios
