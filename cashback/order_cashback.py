@@ -24,7 +24,7 @@ from itertools import pairwise
 from pathlib import Path
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, F, Min, Prefetch, Q, Sum
+from django.db.models import Count, F, Min, Q, Sum
 from django.utils import timezone
 
 from cashback.models import (
@@ -36,7 +36,6 @@ from cashback.models import (
     MonthStatus,
     PendingAccrual,
     Tier,
-    TierSchedule,
 )
 from core.currencies import is_currency
 from core.dates import month_start
@@ -98,16 +97,24 @@ class TierTable:
 
 
 def tier_table_for(month: date) -> TierTable:
-    schedule = (
-        TierSchedule.objects.filter(effective_month__lte=month)
-        .order_by("-effective_month")
-        .prefetch_related(Prefetch("tiers", queryset=Tier.objects.order_by("threshold_usd")))
-        .first()
+    """The tiers of the latest schedule effective in `month`, in one query: the tiers of
+    every schedule up to it (a few a year), newest schedule first, of which the first
+    schedule's are kept. A schedule has tiers from its creation on (validate_tiers)."""
+    rows = (
+        Tier.objects.filter(schedule__effective_month__lte=month)
+        .order_by("-schedule__effective_month", "threshold_usd")
+        .values_list("schedule_id", "schedule__yearly_bonus", "threshold_usd", "rate")
     )
-    if schedule is None:
+    tiers, schedule, yearly_bonus = [], None, Decimal("0")
+    for schedule_id, bonus, threshold, rate in rows:
+        if schedule is None:
+            schedule, yearly_bonus = schedule_id, bonus
+        elif schedule_id != schedule:
+            break
+        tiers.append((threshold, rate))
+    if not tiers:
         return TierTable(tiers=((Decimal("0"), Decimal("0")),), yearly_bonus=Decimal("0"))
-    tiers = tuple((t.threshold_usd, t.rate) for t in schedule.tiers.all())
-    return TierTable(tiers=tiers, yearly_bonus=schedule.yearly_bonus)
+    return TierTable(tiers=tuple(tiers), yearly_bonus=yearly_bonus)
 
 
 def validate_tiers(tiers: list[tuple[Decimal, Decimal]]) -> list[str]:

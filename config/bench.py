@@ -544,7 +544,7 @@ class Bench:
             "settled record details": reverse("seller:settled-record", args=[record.pk]),
             "Order Cashback Dashboard": reverse("seller:order-cashback"),
         }
-        count = max(20, self.runs * 10)
+        count = max(60, self.runs * 40)  # a p95 of so many is the sixth largest of 120
         with override_settings(**IN_PROCESS):
             baseline = p95_ms(lambda: client.get("/bench/trivial/"), count=count)
             for name, url in pages.items():

@@ -5,8 +5,6 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from sellers.models import Seller
-
 
 def seller_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """A Seller Center page: its user is logged in and works for a shop.
@@ -22,7 +20,7 @@ def seller_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
             return redirect_to_login(request.get_full_path())
         if user.seller_id is None:
             return render(request, "sellers/not_a_seller.html", status=403)
-        request.seller = Seller.objects.select_related("account_manager").get(pk=user.seller_id)
+        request.seller = user.seller  # read with the user (sellers.backends)
         return view(request, *args, **kwargs)
 
     return wrapper

@@ -1,4 +1,6 @@
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from sellers.models import ApiKey
@@ -27,6 +29,23 @@ def test_pages_show_the_shop_and_its_account_manager(seller_client, name):
     assert "Alex Morgan" in html and "mailto:alex@cashback.example" in html
     for label in ("Campaigns", "Orders", "Settled records", "Order Cashback Dashboard", "API keys"):
         assert label in html
+
+
+def test_the_user_comes_with_their_shop_and_account_manager(seller_client):
+    """One query reads the session's user, shop and account manager (sellers.backends)."""
+    with CaptureQueriesContext(connection) as captured:
+        assert seller_client.get(reverse("seller:home")).status_code == 200
+    user_queries = [q["sql"] for q in captured if 'FROM "sellers_user"' in q["sql"]]
+    assert len(user_queries) == 1
+    assert 'JOIN "sellers_seller"' in user_queries[0]
+    assert user_queries[0].count('JOIN "sellers_user"') == 1  # the account manager
+    assert not [q for q in captured if 'FROM "sellers_seller"' in q["sql"]]
+
+
+def test_a_deactivated_user_is_logged_out(seller_client, seller_user):
+    seller_user.is_active = False
+    seller_user.save(update_fields=["is_active"])
+    assert seller_client.get(reverse("seller:home")).status_code == 302
 
 
 def test_a_shop_without_account_manager_says_so(client, other_seller):

@@ -88,13 +88,14 @@ class Command(BaseCommand):
 
     def table(self, report: dict) -> None:
         self.stdout.write("")
+        width = max([8, *(len(r["scenario"]) for r in report["results"])])
         self.stdout.write(
-            f"{'scenario':34} {'project':>12} {'baseline':>12} {'ratio':>7}  {'target':40} met"
+            f"{'scenario':{width}} {'project':>12} {'baseline':>12} {'ratio':>7}  {'target':47} met"
         )
         for r in report["results"]:
             self.stdout.write(
-                f"{r['scenario']:34} {r['project']:>12.3f} {r['baseline']:>12.3f} "
-                f"{r['ratio']:>7.2f}  {r['target']:40} {'yes' if r['met'] else 'NO'}"
+                f"{r['scenario']:{width}} {r['project']:>12.3f} {r['baseline']:>12.3f} "
+                f"{r['ratio']:>7.2f}  {r['target']:47} {'yes' if r['met'] else 'NO'}"
             )
         v = report["verification"]
         self.stdout.write(
