@@ -694,13 +694,13 @@ class Bench:
         """1,000 delivered orders a request through gunicorn, from as many clients at once as
         gunicorn has workers, each sending its share one request after another; against
         COPY of the same rows. A warm-up round first (every worker has served a batch), then
-        the median of `runs` timed rounds of two requests a client."""
+        the median of `runs` timed rounds of four requests a client."""
         from sellers.services import api_key_create
 
         self.settle()
         _, key = api_key_create(seller=self.big, name="bench-bulk")
         workers = 2 * (os.cpu_count() or 1)
-        per_round = 2 * workers
+        per_round = 4 * workers  # a round long enough that its last request is a small part
         rounds = [
             [self.bulk_batch(r * per_round + n) for n in range(per_round)]
             for r in range(self.runs + 1)

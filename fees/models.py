@@ -18,7 +18,10 @@ class FeeEntry(models.Model):
     """A service fee charged on a delivered order, or refunded on its return. Never edited:
     a correction is a new entry. One per order event; one charge per order."""
 
-    seller = models.ForeignKey(Seller, on_delete=models.PROTECT, related_name="fee_entries")
+    # No index of its own: the index of entries to settle starts with the seller.
+    seller = models.ForeignKey(
+        Seller, on_delete=models.PROTECT, related_name="fee_entries", db_index=False
+    )
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="fee_entries")
     order_event = models.OneToOneField(
         OrderEvent, on_delete=models.PROTECT, related_name="fee_entry"
@@ -104,7 +107,10 @@ class SettledRecord(models.Model):
 class SettledRecordLine(models.Model):
     """An entry settled in a record: each entry is settled once, in one record."""
 
-    record = models.ForeignKey(SettledRecord, on_delete=models.PROTECT, related_name="lines")
+    # No index of its own: the index on (record, entry) starts with it.
+    record = models.ForeignKey(
+        SettledRecord, on_delete=models.PROTECT, related_name="lines", db_index=False
+    )
     entry = models.OneToOneField(FeeEntry, on_delete=models.PROTECT, related_name="settled_line")
 
     class Meta:
