@@ -40,7 +40,7 @@ from core.templatetags.rows import RowFormat
 from orders.models import OrderStatus
 from sellers.decorators import seller_required
 from wallet.models import WalletEntry
-from wallet.selectors import seller_wallet, wallet_entries
+from wallet.selectors import wallet_latest
 
 CAMPAIGNS_PER_PAGE = 20
 
@@ -179,13 +179,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         months.append((month, by_month.get(month, Decimal("0.00"))))
         month = (month - timedelta(days=1)).replace(day=1)
     pending = pending_accruals(seller=request.seller)
-    wallet = seller_wallet(seller=request.seller)
-    entries = list(wallet_entries(wallet=wallet)[:20])
+    balance, entries = wallet_latest(seller=request.seller, count=20)
     context = {
         "progress": progress,
         "statements": statements,
         "pending": pending_rows(pending),
-        "balance": wallet.balance if wallet else Decimal("0.00"),
+        "balance": balance,
         "entries": entry_rows(entries),
         "chart": gmv_chart(
             list(reversed(months)),

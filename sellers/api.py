@@ -8,7 +8,7 @@ from decimal import Decimal, DecimalException
 from django.conf import settings
 from django.core import validators as django_validators
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiSerializerFieldExtension
@@ -571,7 +571,11 @@ class SellerScopedMixin:
         return super().get_queryset()
 
     def get_queryset(self) -> QuerySet:
-        return self.get_base_queryset().filter(**{self.seller_field: self.seller})
+        return self.get_base_queryset().filter(self.seller_scope())
+
+    def seller_scope(self) -> Q:
+        """The caller's own objects: those whose `seller_field` is the caller's seller."""
+        return Q(**{self.seller_field: self.seller})
 
 
 class SellerScopedGenericAPIView(SellerScopedMixin, generics.GenericAPIView):

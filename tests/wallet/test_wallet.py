@@ -9,13 +9,16 @@ import pytest
 from django.contrib.admin.sites import site
 from django.contrib.auth.models import Permission
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from cashback.order_cashback import close_months, credit_cashback
 from tests.cashback.test_crediting import deliver_orders
 from tests.factories import StaffUserFactory
 from wallet.models import EntryKind, Wallet, WalletEntry
+from wallet.selectors import wallet_latest
 from wallet.services import WalletError, wallet_adjust
 
 pytestmark = pytest.mark.django_db
@@ -281,3 +284,38 @@ class TestReconcile:
 
         out, _ = reconcile()  # raises: "balance 15.00, last entry says 10.00"
         assert "All consistent" in out
+
+
+# Reads -----------------------------------------------------------------------------------
+
+
+class TestWalletLatest:
+    def test_no_wallet_yet_is_a_zero_balance_and_no_entries(self, seller):
+        assert wallet_latest(seller=seller, count=20) == (D("0.00"), [])
+
+    def test_the_balance_is_the_wallets_and_the_entries_newest_first(
+        self, seller, other_seller, staff
+    ):
+        for amount in ("10.00", "-2.50", "7.25"):
+            wallet_adjust(seller_id=seller.pk, amount=D(amount), reason="Fix", staff=staff)
+        wallet_adjust(seller_id=other_seller.pk, amount=D("99.00"), reason="Fix", staff=staff)
+
+        balance, entries = wallet_latest(seller=seller, count=2)
+
+        assert balance == Wallet.objects.get(seller=seller).balance == D("14.75")
+        assert [e.amount for e in entries] == [D("7.25"), D("-2.50")]
+
+    def test_the_api_reads_the_wallet_by_a_subquery_not_a_join(
+        self, seller, other_seller, staff, api_client
+    ):
+        """A join to the seller makes PostgreSQL sort all of a large wallet's entries."""
+        for owner in (seller, other_seller):
+            wallet_adjust(seller_id=owner.pk, amount=D("1.00"), reason="Fix", staff=staff)
+        with CaptureQueriesContext(connection) as captured:
+            response = api_client.get(reverse("api:wallet-entries"))
+
+        assert response.status_code == 200
+        assert [r["amount"] for r in response.json()["results"]] == ["1.00"]
+        (listing,) = [q["sql"] for q in captured if 'FROM "wallet_walletentry"' in q["sql"]]
+        assert "JOIN" not in listing
+        assert '"wallet_walletentry"."wallet_id" = (SELECT' in listing
