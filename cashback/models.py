@@ -420,7 +420,8 @@ class MonthSoFar(models.Model):
     orders. An order changed or known after the roll-up, but delivered before it, counts
     from the next roll-up on."""
 
-    seller = models.ForeignKey(Seller, on_delete=models.PROTECT, related_name="+")
+    # No index of its own: the unique (seller, month) starts with it.
+    seller = models.ForeignKey(Seller, on_delete=models.PROTECT, related_name="+", db_index=False)
     month = models.DateField()
     through = models.DateTimeField(help_text="Orders delivered before this instant.")
     orders_count = models.PositiveIntegerField()

@@ -333,7 +333,7 @@ def roll_up_months(*, as_of: datetime) -> Counter:
                         FROM (SELECT o.seller_id, {_sql_month_sums()}
                               {_sql_counting_orders()}
                               GROUP BY o.seller_id) summed
-                        WHERE 1 = 1
+                        WHERE TRUE  -- SQLite reads ON CONFLICT after a SELECT only past a WHERE
                         ON CONFLICT (seller_id, month) DO UPDATE SET
                             through = excluded.through, orders_count = excluded.orders_count,
                             gmv_usd = excluded.gmv_usd, waiting_count = excluded.waiting_count,

@@ -113,6 +113,8 @@ class TimelineStep:
 def order_timeline(*, order: Order) -> list[TimelineStep]:
     """The order's steps in the order they happened: each event, and each step the order
     was created past, told by its `created` event (the step's time is the order's)."""
+    from orders.services import LIFECYCLE, STEPS  # the services read orders through here
+
     events = list(order.events.order_by("occurred_at", "pk"))
     own = {event.type for event in events}
     steps = []
@@ -122,23 +124,16 @@ def order_timeline(*, order: Order) -> list[TimelineStep]:
             TimelineStep(event.occurred_at, label, event.amount, event.event_id, event.received_at)
         )
         if event.type == EventType.CREATED:
+            # In lifecycle order (as the order passed them); a refund is always an event
+            # of its own, with its amount.
             steps += [
                 TimelineStep(at, EventType(step).label, None, "", event.received_at, True)
-                for step in CREATION_STEPS
-                if step not in own and (at := getattr(order, f"{step}_at")) is not None
+                for step in LIFECYCLE
+                if step != EventType.REFUNDED
+                and step not in own
+                and (at := getattr(order, STEPS[step].time_field)) is not None
             ]
     return sorted(steps, key=lambda step: step.occurred_at)
-
-
-# The steps a `created` event may stand for, in lifecycle order; each step's time is the
-# order's field named after it.
-CREATION_STEPS = (
-    EventType.PAID,
-    EventType.PAYMENT_FAILED,
-    EventType.SHIPPED,
-    EventType.DELIVERED,
-    EventType.CANCELLED,
-)
 
 
 def orders_by_external_id(*, seller: Seller, external_ids: Collection[str]) -> dict[str, Order]:

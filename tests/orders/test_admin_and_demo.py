@@ -57,3 +57,20 @@ def test_seed_demo_makes_months_of_mixed_orders_through_the_service():
     count = orders.count()
     call_command("seed_demo", stdout=StringIO())
     assert Order.objects.filter(seller__slug="demo-shop").count() == count
+
+
+def test_steps_sent_with_the_order_at_one_instant_keep_their_lifecycle_order(seller):
+    """An order created cancelled the moment it shipped: shipped, then cancelled."""
+    at = order_input().shipped_at
+    (result,) = orders_create(
+        seller=seller,
+        inputs=[order_input(status="cancelled", delivered_at=None, cancelled_at=at)],
+    )
+    timeline = order_timeline(order=result.order)
+    assert [(step.step, step.with_creation) for step in timeline] == [
+        ("Created", False),
+        ("Paid", True),
+        ("Shipped", True),
+        ("Cancelled", True),
+    ]
+    assert timeline[2].occurred_at == timeline[3].occurred_at == at
