@@ -160,6 +160,12 @@ class Registration(models.Model):
                 condition=Q(status__in=LIVE_STATUSES),
                 name="registration_one_live_per_seller_and_campaign",
             ),
+            # What a fee entry's foreign key points at (fees.models.FeeEntry): the id is
+            # unique already; with the seller and the campaign a row of another table can
+            # be held to all three.
+            models.UniqueConstraint(
+                fields=["id", "seller", "campaign"], name="registration_id_seller_campaign"
+            ),
             models.CheckConstraint(
                 condition=Q(status__in=RegistrationStatus.values),
                 name="registration_status_valid",

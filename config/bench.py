@@ -526,14 +526,16 @@ class Bench:
         from cashback.order_cashback import close_months, credit_cashback, roll_up_months
         from fees.models import SettledRecord
 
-        # The pages as a seller sees them after the close and the crediting, whichever
-        # scenarios ran before.
+        # The pages as a seller sees them after the close, the crediting and the hourly
+        # roll-up of the month so far, whichever scenarios ran before (bulk ingestion
+        # delivers orders this month, which beat would have rolled up within the hour).
         if not scalar("SELECT EXISTS (SELECT 1 FROM cashback_accrual)"):
             close_months(as_of=CLOSE_AS_OF)
         if not scalar("SELECT EXISTS (SELECT 1 FROM wallet_walletentry)"):
             credit_cashback(as_of=CREDIT_AS_OF)
 
         self.settle()
+        roll_up_months(as_of=timezone.now())
         client = Client()
         client.force_login(self.user)
         deep = self.deep_cursor()

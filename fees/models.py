@@ -18,9 +18,17 @@ class FeeEntry(models.Model):
     """A service fee charged on a delivered order, or refunded on its return. Never edited:
     a correction is a new entry. One per order event; one charge per order."""
 
+    # The seller, the campaign and the registration are held by one foreign key in the
+    # database, to the registration's own (id, seller, campaign): a fee is charged to the
+    # seller and for the campaign of the registration it is charged under. Migration
+    # fees/0007 adds it; their own keys would check the same rows three times over.
     # No index of its own: the index of entries to settle starts with the seller.
     seller = models.ForeignKey(
-        Seller, on_delete=models.PROTECT, related_name="fee_entries", db_index=False
+        Seller,
+        on_delete=models.PROTECT,
+        related_name="fee_entries",
+        db_index=False,
+        db_constraint=False,
     )
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="fee_entries")
     order_event = models.OneToOneField(
@@ -29,8 +37,12 @@ class FeeEntry(models.Model):
     kind = models.CharField(max_length=8, choices=FeeEntryKind.choices)
     amount = models.DecimalField(**AMOUNT, help_text="Always positive; the kind says its sign.")
     currency = models.CharField(max_length=3)
-    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="+")
-    registration = models.ForeignKey(Registration, on_delete=models.PROTECT, related_name="+")
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.PROTECT, related_name="+", db_constraint=False
+    )
+    registration = models.ForeignKey(
+        Registration, on_delete=models.PROTECT, related_name="+", db_constraint=False
+    )
     rate = models.DecimalField(max_digits=7, decimal_places=4, help_text="Percent.")
     fee_base = models.DecimalField(
         **AMOUNT, help_text="Net product price less the seller-funded discount."

@@ -542,56 +542,72 @@ def orders_create(
     was created, and an error (a conflict) when it is not. Each order is atomic on its own:
     the batch is written in one go, and if that fails (a concurrent request created one of
     them, or an effect failed) each order is written alone.
+
+    Most batches are new orders, so the batch is written first without looking its ids
+    up: the unique (seller, external_id) refuses it if one of them exists (a retry, or a
+    concurrent request), and only then are they looked up and sorted into the orders that
+    exist and the new ones.
     """
     now = now or timezone.now()
     results: list[CreateResult | None] = [None] * len(inputs)
-    valid: list[tuple[int, OrderInput]] = []
+    first: dict[str, tuple[int, OrderInput, dict]] = {}
+    repeats: list[tuple[int, str, dict]] = []  # an external id twice in one request
     for i, data in enumerate(inputs):
         errors = order_input_errors(data, now=now)
         if errors:
             results[i] = CreateResult(data.external_id, "error", errors=errors)
+        elif data.external_id in first:
+            repeats.append((i, data.external_id, data.canonical()))
         else:
-            valid.append((i, data))
+            first[data.external_id] = (i, data, data.canonical())
 
-    existing = orders_by_external_id(
-        seller=seller, external_ids={data.external_id for _, data in valid}
-    )
-    new: dict[str, tuple[int, OrderInput, dict]] = {}
-    repeats: list[tuple[int, str, dict]] = []
-    for i, data in valid:
-        canonical = data.canonical()
-        if data.external_id in existing:
-            order = existing[data.external_id]
-            results[i] = _same_or_conflict(order, order.first_payload or {}, canonical)
-        elif data.external_id in new:
-            repeats.append((i, data.external_id, canonical))  # twice in one request
-        else:
-            new[data.external_id] = (i, data, canonical)
-
-    if new:
-        entries = list(new.values())
-        try:
-            with transaction.atomic():
-                orders = _create_many(
-                    seller=seller,
-                    batch=[(data, canonical) for _, data, canonical in entries],
-                    now=now,
-                )
-            for (i, data, _), order in zip(entries, orders, strict=True):
-                results[i] = CreateResult(data.external_id, "created", order=order)
-        except Exception:
+    existing: dict[str, Order] = {}
+    entries = list(first.values())
+    if entries and not _created_at_once(seller, entries, results, now=now):
+        existing = orders_by_external_id(seller=seller, external_ids=first.keys())
+        new = []
+        for i, data, canonical in entries:
+            if data.external_id in existing:
+                order = existing[data.external_id]
+                results[i] = _same_or_conflict(order, order.first_payload or {}, canonical)
+            else:
+                new.append((i, data, canonical))
+        if new and not _created_at_once(seller, new, results, now=now):
             # A concurrent request created one of them, or an effect failed: write each
             # order alone, so that the others are not held back by it.
-            for i, data, canonical in entries:
+            for i, data, canonical in new:
                 results[i] = _create_alone(seller=seller, data=data, canonical=canonical, now=now)
     for i, external_id, canonical in repeats:
-        first_i, _, first_canonical = new[external_id]
+        first_i, _, first_canonical = first[external_id]
         order = results[first_i].order
         if order is None:  # the first one failed: so does its repeat
             results[i] = CreateResult(external_id, "error", errors=results[first_i].errors)
+        elif external_id in existing:
+            results[i] = _same_or_conflict(order, order.first_payload or {}, canonical)
         else:
             results[i] = _same_or_conflict(order, first_canonical, canonical)
     return results
+
+
+def _created_at_once(
+    seller: Seller,
+    entries: list[tuple[int, OrderInput, dict]],
+    results: list[CreateResult | None],
+    *,
+    now: datetime,
+) -> bool:
+    """Write these new orders in one transaction and fill in their results; False, with
+    nothing written, if any of them cannot be (one exists, or an effect failed)."""
+    try:
+        with transaction.atomic():
+            orders = _create_many(
+                seller=seller, batch=[(data, canonical) for _, data, canonical in entries], now=now
+            )
+    except Exception:
+        return False
+    for (i, data, _), order in zip(entries, orders, strict=True):
+        results[i] = CreateResult(data.external_id, "created", order=order)
+    return True
 
 
 def _create_alone(

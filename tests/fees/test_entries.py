@@ -4,7 +4,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from cashback.services import Actor, campaign_add_rate, registration_transition
 from fees.models import FeeEntry
@@ -261,6 +261,62 @@ class TestConstraints:
                 fee_base=D("100"),
                 occurred_at=T0,
             )
+
+    @pytest.mark.skipif(
+        connection.vendor != "postgresql", reason="a foreign key of PostgreSQL's (fees/0007)"
+    )
+    @pytest.mark.parametrize("changed", ["seller", "campaign", "registration"])
+    def test_a_fee_is_for_the_seller_and_campaign_of_its_registration(
+        self, seller, registered, other_seller, changed
+    ):
+        order = deliver(seller)
+        charge = FeeEntry.objects.get(order=order)
+        event = OrderEvent.objects.create(
+            order=order, type="refunded", occurred_at=T0, amount=D("0.00"), received_at=T0
+        )
+        fields = {
+            "seller_id": charge.seller_id,
+            "campaign_id": charge.campaign_id,
+            "registration_id": charge.registration_id,
+        }
+        fields[f"{changed}_id"] = {
+            "seller": other_seller.pk,
+            "campaign": make_campaign(slug="another").pk,
+            "registration": charge.registration_id + 1000,
+        }[changed]
+        with (
+            pytest.raises(IntegrityError, match="fee_entry_of_its_registration"),
+            transaction.atomic(),
+        ):
+            FeeEntry.objects.create(
+                order=order,
+                order_event=event,
+                kind="refund",
+                amount=D("1.00"),
+                currency="USD",
+                rate=D("3"),
+                fee_base=D("100"),
+                occurred_at=T0,
+                **fields,
+            )
+            with connection.cursor() as cursor:  # checked now, not at the commit
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        # The same entry under its own registration's seller and campaign is written.
+        FeeEntry.objects.create(
+            order=order,
+            order_event=event,
+            kind="refund",
+            amount=D("1.00"),
+            currency="USD",
+            rate=D("3"),
+            fee_base=D("100"),
+            occurred_at=T0,
+            seller_id=charge.seller_id,
+            campaign_id=charge.campaign_id,
+            registration_id=charge.registration_id,
+        )
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
     def test_amounts_are_never_negative(self, seller, registered):
         order = deliver(seller)

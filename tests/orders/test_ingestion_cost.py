@@ -52,9 +52,9 @@ def test_a_bulk_batch_costs_the_same_queries_at_any_size(api_client):
     small = post_bulk(api_client, batch("SMALL", 3))
     large = post_bulk(api_client, batch("LARGE", 2 * inserts.COPY_FROM + 7))
     larger = post_bulk(api_client, batch("LARGER", 5 * inserts.COPY_FROM + 3))
-    # The key, the ids already known, then in one transaction: orders, items, events, the
-    # registrations with their histories, the rates, the fees.
-    assert len(small) == 10, [q["sql"][:80] for q in small]
+    # The key, then in one transaction: orders, items, events, the registrations with their
+    # histories, the rates, the fees. New orders are not looked up first.
+    assert len(small) == 9, [q["sql"][:80] for q in small]
     if connection.vendor == "postgresql":
         # Written with COPY, the orders and the events take their ids first.
         assert len(large) == len(larger) == len(small) + 2, [q["sql"][:80] for q in larger]
@@ -76,9 +76,10 @@ def test_a_single_order_and_its_event_cost_a_fixed_number_of_queries(api_client)
         )
     assert response.status_code == 200, response.content
     assert response.json()["service_fee"]["charged"] == "3.00"
-    # Create: key, known id, BEGIN, order, its event, COMMIT; a shipped order can have
-    # neither fee entries nor cashback yet, so its sections need no query.
-    assert len(create) == 6, [q["sql"][:80] for q in create]
+    # Create: key, BEGIN, order, its event, COMMIT (a new order is not looked up first); a
+    # shipped order can have neither fee entries nor cashback yet, so its sections need no
+    # query.
+    assert len(create) == 5, [q["sql"][:80] for q in create]
     # Event: key, BEGIN, order (locked, with the event id's earlier payload and whether it
     # has items), update, event, registrations with their histories, rates, fee, COMMIT,
     # fee and cashback sections (delivered in a month that has ended: it may be accrued).
@@ -177,6 +178,27 @@ def test_a_batch_that_fails_in_the_database_is_written_order_by_order(api_client
     assert {r["result"] for r in results[1:]} == {"created"}
     assert Order.objects.count() == len(orders)
     assert OrderEvent.objects.filter(type="created").count() == len(orders)
+
+
+def test_a_batch_sent_again_writes_only_its_new_orders(api_client):
+    """The batch is written without looking its ids up; when some exist (a retry that
+    adds an order), the write is refused, nothing of it stays, and the orders are sorted
+    into those that exist and the new one."""
+    orders = batch("AGAIN", inserts.COPY_FROM + 1)
+    post_bulk(api_client, orders)
+
+    def counts():
+        return [model.objects.count() for model in (Order, OrderItem, OrderEvent, FeeEntry)]
+
+    before = counts()
+    new = body(external_id="AGAIN-NEW", bonus_cashback_voucher=True)
+    response = api_client.post(BULK, {"orders": [*orders, new]}, format="json")
+    assert response.status_code == 200, response.content
+    results = response.json()["results"]
+    assert {r["result"] for r in results[:-1]} == {"unchanged"}
+    assert results[-1] == {"external_id": "AGAIN-NEW", "result": "created", "errors": None}
+    # One order more, its created event and its fee; no item, no event, no fee twice.
+    assert counts() == [before[0] + 1, before[1], before[2] + 1, before[3] + 1]
 
 
 def test_orders_are_made_through_init_when_something_listens_to_it(api_client):
