@@ -318,7 +318,11 @@ class Bench:
                       e.occurred_at, now()
                FROM orders_orderevent e JOIN orders_order o ON o.id = e.order_id
                WHERE e.type = 'delivered' AND o.seller_id = %(big)s""",
-            {"campaign": campaign.pk, "registration": registration.pk, "big": self.big.pk},
+            {
+                "campaign": registration.campaign_id,
+                "registration": registration.pk,
+                "big": self.big.pk,
+            },
         )
         settle_fees(as_of=CLOSE_AS_OF, seller_ids=[self.big.pk])
         self.step(6, steps, "statistics")
@@ -534,8 +538,8 @@ class Bench:
         if not scalar("SELECT EXISTS (SELECT 1 FROM wallet_walletentry)"):
             credit_cashback(as_of=CREDIT_AS_OF)
 
-        self.settle()
         roll_up_months(as_of=timezone.now())
+        self.settle()
         client = Client()
         client.force_login(self.user)
         deep = self.deep_cursor()

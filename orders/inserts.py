@@ -22,12 +22,15 @@ from django.db.models import signals
 from django.db.models.base import ModelState
 from django.db.models.fields.json import JSONField
 from django.utils import timezone
+from orjson import OPT_PASSTHROUGH_DATACLASS, OPT_PASSTHROUGH_DATETIME
 from orjson import dumps as orjson_dumps
 from psycopg.types.json import set_json_dumps
 
 # Fewer rows than this are inserted as bulk_create does: one INSERT, where the ids and a
 # COPY would cost three round trips (a single order, an event's fee).
 COPY_FROM = 50
+# orjson writes times and dataclasses, which json refuses: refused here too.
+JSON_AS_JSON_DOES = OPT_PASSTHROUGH_DATETIME | OPT_PASSTHROUGH_DATACLASS
 # PostgreSQL's types of the binary COPY, by Django's internal type.
 BINARY_TYPES = {
     "AutoField": "int4",
@@ -164,11 +167,12 @@ def _copy(model: type[models.Model], fields: list[models.Field], rows: list[tupl
 def _json_dumps(value) -> bytes | str:
     """JSON for a jsonb column, which keeps the value, not the text: orjson writes the
     creation payloads of a batch ten times as fast as json. What it refuses (a key that
-    is not text, an integer beyond 64 bits) json writes as before. The payloads hold text,
-    booleans and nulls (amounts and times are text), never a float that orjson would
-    write differently."""
+    is not text, an integer beyond 64 bits) json writes as before; what json refuses
+    (a time, a dataclass) orjson is told to refuse too. The payloads hold text, booleans
+    and nulls (amounts and times are text), never a float that orjson would write
+    differently."""
     try:
-        return orjson_dumps(value)
+        return orjson_dumps(value, option=JSON_AS_JSON_DOES)
     except TypeError:  # orjson.JSONEncodeError
         return json.dumps(value)
 

@@ -540,13 +540,13 @@ def orders_create(
 
     An external id that exists answers "unchanged" when the data is the same as when it
     was created, and an error (a conflict) when it is not. Each order is atomic on its own:
-    the batch is written in one go, and if that fails (a concurrent request created one of
-    them, or an effect failed) each order is written alone.
+    the batch is written in one go, and if that fails each order is written alone.
 
     Most batches are new orders, so the batch is written first without looking its ids
     up: the unique (seller, external_id) refuses it if one of them exists (a retry, or a
-    concurrent request), and only then are they looked up and sorted into the orders that
-    exist and the new ones.
+    concurrent request), and only then are they looked up. The orders that exist are
+    answered, and the new ones written in one go again. A batch refused with none of its
+    ids existing (an effect failed) is written order by order straight away.
     """
     now = now or timezone.now()
     results: list[CreateResult | None] = [None] * len(inputs)
@@ -572,9 +572,9 @@ def orders_create(
                 results[i] = _same_or_conflict(order, order.first_payload or {}, canonical)
             else:
                 new.append((i, data, canonical))
-        if new and not _created_at_once(seller, new, results, now=now):
-            # A concurrent request created one of them, or an effect failed: write each
-            # order alone, so that the others are not held back by it.
+        # Refused with none existing (an effect failed), or again (a concurrent request
+        # created one since): each order alone, so that the others are not held back by it.
+        if new and not (existing and _created_at_once(seller, new, results, now=now)):
             for i, data, canonical in new:
                 results[i] = _create_alone(seller=seller, data=data, canonical=canonical, now=now)
     for i, external_id, canonical in repeats:
@@ -604,6 +604,7 @@ def _created_at_once(
                 seller=seller, batch=[(data, canonical) for _, data, canonical in entries], now=now
             )
     except Exception:
+        logger.debug("a batch of %s orders was refused", len(entries), exc_info=True)
         return False
     for (i, data, _), order in zip(entries, orders, strict=True):
         results[i] = CreateResult(data.external_id, "created", order=order)

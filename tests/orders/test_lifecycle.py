@@ -325,7 +325,10 @@ class TestHandlers:
         saved = {k: list(v) for k, v in steps._subscribers.items()}
         try:
 
+            handled = []
+
             def refuse_b2(applied):
+                handled.append(len(applied))
                 if any(a.order.external_id == "B-2" for a in applied):
                     raise RuntimeError("cannot handle B-2")
 
@@ -338,6 +341,8 @@ class TestHandlers:
             steps._subscribers.update(saved)
         assert [r.result for r in results] == ["created", "created", "error", "created"]
         assert sorted(Order.objects.values_list("external_id", flat=True)) == ["B-0", "B-1", "B-3"]
+        # The batch once (none of its ids existed, so not again), then each order alone.
+        assert handled == [4, 1, 1, 1, 1]
 
     def test_an_unknown_step_cannot_be_subscribed(self):
         with pytest.raises(ValueError):
