@@ -324,7 +324,6 @@ class TestHandlers:
     def test_a_failing_handler_in_a_batch_holds_back_only_its_order(self, seller):
         saved = {k: list(v) for k, v in steps._subscribers.items()}
         try:
-
             handled = []
 
             def refuse_b2(applied):

@@ -95,7 +95,7 @@ class Command(BaseCommand):
         for r in report["results"]:
             self.stdout.write(
                 f"{r['scenario']:{width}} {r['project']:>12.3f} {r['baseline']:>12.3f} "
-                f"{r['ratio']:>7.2f}  {r['target']:47} {'yes' if r['met'] else 'NO'}"
+                f"{_ratio(r['ratio']):>7}  {r['target']:47} {'yes' if r['met'] else 'NO'}"
             )
         v = report["verification"]
         self.stdout.write(
@@ -120,3 +120,8 @@ def plans_markdown(plans: dict[str, list[dict]]) -> str:
                 f"```\n{s['plan']}\n```\n"
             )
     return "\n".join(parts)
+
+
+def _ratio(ratio: float) -> str:
+    """Below 1 to three decimals, so that 0.247 does not read as a target of 0.25 met."""
+    return f"{ratio:.3f}" if ratio < 1 else f"{ratio:.2f}"
