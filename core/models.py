@@ -1,4 +1,5 @@
 from django.db import models
+from django.db.models import Q
 
 
 class JobRun(models.Model):
@@ -23,7 +24,11 @@ class JobRun(models.Model):
 
     class Meta:
         ordering = ["-started_at", "-pk"]
-        indexes = [models.Index(fields=["job", "-started_at"], name="job_run_job_started")]
+        indexes = [
+            models.Index(fields=["job", "-started_at"], name="job_run_job_started"),
+            # The runs still running, which every run's start looks through (core.jobs).
+            models.Index(fields=["id"], condition=Q(status="running"), name="job_run_running"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.job} as of {self.as_of:%Y-%m-%d %H:%M} ({self.status})"

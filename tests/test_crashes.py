@@ -31,6 +31,7 @@ from cashback.models import Accrual, AccrualStatus, CashbackMonth
 from cashback.order_cashback import cashback_mismatches, close_months
 from cashback.services import Actor, registration_create
 from config.celery import app
+from core.jobs import ABANDONED
 from core.models import JobRun
 from orders.models import Order
 from orders.services import orders_create
@@ -197,6 +198,7 @@ def test_a_worker_killed_in_the_middle_of_the_month_close(sellers, queue):
     # Beat sends the job again the next day; a new worker does what is left, once.
     rerun(queue, "cashback.tasks.close_months", "close_month", CLOSE_AS_OF)
     assert_closed_once(sellers)
+    assert_killed_runs_failed("close_month")
 
 
 def test_a_worker_killed_in_the_middle_of_crediting(sellers, queue):
@@ -222,6 +224,14 @@ def test_a_worker_killed_in_the_middle_of_crediting(sellers, queue):
     # The next hour's run credits the rest, and nothing twice.
     rerun(queue, "cashback.tasks.credit_cashback", "credit_cashback", CREDIT_AS_OF)
     assert_credited_once(sellers)
+    assert_killed_runs_failed("credit_cashback")
+
+
+def assert_killed_runs_failed(job: str) -> None:
+    """The runs the kill cut short are recorded as failed by the runs after them, not left
+    running."""
+    assert not JobRun.objects.filter(status="running").exists()
+    assert JobRun.objects.filter(job=job, status="failed", errors=ABANDONED).exists()
 
 
 def rerun(queue: str, task: str, job: str, as_of) -> None:

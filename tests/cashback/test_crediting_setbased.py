@@ -253,6 +253,25 @@ def test_entries_are_dated_when_posted_and_described(seller):
     assert (entry.created_by, entry.reason) == (None, "")
 
 
+@pytest.mark.django_db
+def test_an_accrual_due_for_a_seller_without_a_wallet_opens_one(seller, monkeypatch):
+    """A late addition that becomes due after the run opened the wallets it found (none for
+    this seller): its batch opens the wallet and credits it, instead of failing."""
+    from cashback import order_cashback
+
+    (accrual,) = make_accruals(seller, [(10000, 0, 0, 0, 50, False)])
+    monkeypatch.setattr(order_cashback, "wallets_open", lambda seller_ids: None)
+    assert not Wallet.objects.filter(seller=seller).exists()
+
+    counts = credit_cashback(as_of=AS_OF)
+
+    assert counts["credited"] == 1
+    wallet = Wallet.objects.get(seller=seller)
+    assert (wallet.currency, wallet.balance) == ("USD", D("0.50"))
+    assert WalletEntry.objects.get().reference == f"cashback-accrual:{accrual.pk}"
+    assert_ledger_consistent(seller)
+
+
 # Once ------------------------------------------------------------------------------------
 
 
