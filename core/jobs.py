@@ -64,19 +64,27 @@ def recorded(job: str, *, as_of: datetime, scope: str = "") -> Iterator[Counter]
 
 
 def runs_abandoned_fail() -> int:
-    """Record as failed the runs still `running` whose lock no connection holds: their
-    process is gone. Returns how many."""
-    if connection.vendor != "postgresql":
+    """Record as failed the runs still `running` whose lock no connection to this database
+    holds: their process is gone. Returns how many. Best effort, never in the way of the
+    run that calls it: a row another sweep is failing is skipped, an error is ignored, and
+    inside a caller's transaction (whose rollback would undo it) it does nothing."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
         return 0
-    with connection.cursor() as cursor:
+    with suppress(DatabaseError), connection.cursor() as cursor:
         cursor.execute(
             """UPDATE core_jobrun SET status = %(failed)s, finished_at = %(now)s,
                       errors = %(errors)s
-               WHERE status = %(running)s AND NOT EXISTS (
-                   SELECT 1 FROM pg_locks l
-                   WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
-                     AND l.classid = %(space)s
-                     AND l.objid::text::bigint = core_jobrun.id %% %(ids)s)""",
+               WHERE id IN (
+                   SELECT id FROM core_jobrun r
+                   WHERE r.status = %(running)s AND NOT EXISTS (
+                       SELECT 1 FROM pg_locks l
+                       WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+                         AND l.database = (SELECT oid FROM pg_database
+                                           WHERE datname = current_database())
+                         AND l.classid = %(space)s
+                         AND l.objid::bigint = r.id %% %(ids)s)
+                   FOR UPDATE SKIP LOCKED)
+                 AND status = %(running)s""",
             {
                 "failed": JobRun.Status.FAILED,
                 "running": JobRun.Status.RUNNING,
@@ -87,6 +95,7 @@ def runs_abandoned_fail() -> int:
             },
         )
         return cursor.rowcount
+    return 0
 
 
 def _lock(function: str, run_id: int) -> None:

@@ -4,10 +4,11 @@ run of any job records the ones nobody holds any more as failed."""
 import threading
 from datetime import UTC, datetime
 
+import psycopg
 import pytest
 from django.db import connection
 
-from core.jobs import ABANDONED, recorded, runs_abandoned_fail
+from core.jobs import ABANDONED, LOCK_SPACE, recorded, runs_abandoned_fail
 from core.models import JobRun
 
 pytestmark = [
@@ -46,6 +47,12 @@ class RunInAThread:
         self.thread.join(10)
 
 
+def another_database() -> psycopg.Connection:
+    s = connection.settings_dict
+    host, port = s["HOST"] or "127.0.0.1", s["PORT"] or 5432
+    return psycopg.connect(f"postgresql://{s['USER'] or 'postgres'}@{host}:{port}/postgres")
+
+
 def test_a_run_whose_process_is_gone_is_recorded_as_failed_by_the_next_run():
     alive, killed = RunInAThread("alive"), RunInAThread("killed")
     try:
@@ -53,8 +60,12 @@ def test_a_run_whose_process_is_gone_is_recorded_as_failed_by_the_next_run():
             cursor.execute("SELECT pg_terminate_backend(%s)", [killed.backend_pid])
         killed.finish()
         assert killed.error is not None  # it could not record its end
-        with recorded("next", as_of=AS_OF):
-            pass
+        # The same lock taken in another database of the server holds nothing here.
+        with another_database() as elsewhere:
+            key = (LOCK_SPACE << 32) | JobRun.objects.get(job="killed").pk
+            elsewhere.execute("SELECT pg_advisory_lock(%s)", [key])
+            with recorded("next", as_of=AS_OF):
+                pass
         runs = {run.job: run for run in JobRun.objects.all()}
         assert (runs["killed"].status, runs["killed"].errors) == ("failed", ABANDONED)
         assert runs["killed"].finished_at is not None

@@ -13,11 +13,10 @@ from orders.models import Order
 from orders.services import order_create
 from tests.orders.conftest import order_input
 
-pytestmark = pytest.mark.skipif(
+
+@pytest.mark.skipif(
     connection.vendor != "postgresql", reason="the snapshot is PostgreSQL's REPEATABLE READ"
 )
-
-
 @pytest.mark.django_db(transaction=True)
 def test_every_check_reads_the_same_instant(seller, monkeypatch):
     from config.management.commands import reconcile
@@ -46,3 +45,20 @@ def test_every_check_reads_the_same_instant(seller, monkeypatch):
     assert "All consistent" in out.getvalue()
     assert seen == [1, 1]  # the order committed meanwhile is not half seen
     assert Order.objects.count() == 2  # it was committed
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's transactions lock writes")
+@pytest.mark.django_db(transaction=True)
+def test_on_sqlite_it_holds_no_transaction_that_would_lock_the_writers(monkeypatch):
+    from config.management.commands import reconcile
+
+    real = reconcile.fee_mismatches
+    seen = []
+
+    def fee_mismatches_noting_the_transaction():
+        seen.append(connection.in_atomic_block)
+        return real()
+
+    monkeypatch.setattr(reconcile, "fee_mismatches", fee_mismatches_noting_the_transaction)
+    call_command("reconcile", stdout=StringIO(), stderr=StringIO())
+    assert seen == [False]

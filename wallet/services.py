@@ -148,6 +148,7 @@ def wallets_lock(*, sellers: str, params: dict) -> None:
                 SELECT DISTINCT s.seller_id, %(open_currency)s, %(open_balance)s, %(open_at)s
                 FROM ({sellers}) AS s (seller_id)
                 WHERE NOT EXISTS (SELECT 1 FROM wallet_wallet w WHERE w.seller_id = s.seller_id)
+                ORDER BY s.seller_id  -- in the order every writer takes wallets
                 ON CONFLICT (seller_id) DO NOTHING""",  # noqa: S608 (the caller's query)
             opening,
         )

@@ -1,3 +1,5 @@
+from contextlib import nullcontext
+
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
@@ -11,13 +13,15 @@ class Command(BaseCommand):
     help += "against its entries. Exits non-zero naming each mismatch."
 
     def handle(self, *args, **options) -> None:
-        # Every check reads the same instant of the data, whatever is written meanwhile: in
-        # READ COMMITTED each query sees the commits before it, and a batch committed between
-        # reading the orders and reading the fees would look like orders without their fees.
-        # Inside a transaction already (a caller's, a test's), its snapshot is the one.
-        own = connection.vendor == "postgresql" and not connection.in_atomic_block
-        with transaction.atomic():
-            if own:
+        # On PostgreSQL every check reads the same instant of the data, whatever is written
+        # meanwhile: in READ COMMITTED each query sees the commits before it, and a batch
+        # committed between reading the orders and reading the fees would look like orders
+        # without their fees. Called inside a transaction already (a caller's, a test's), it
+        # reads as that transaction does. SQLite's transactions take the write lock: there
+        # it takes none.
+        snapshot = connection.vendor == "postgresql" and not connection.in_atomic_block
+        with transaction.atomic() if snapshot else nullcontext():
+            if snapshot:
                 with connection.cursor() as cursor:
                     cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             checks = {
