@@ -131,27 +131,16 @@ def wallet_post_rows(*, kind: str, seller_ids: set[int], rows: str, params: dict
 
 
 def wallets_lock(*, sellers: str, params: dict) -> None:
-    """Open the wallets of the sellers the query `sellers` gives where missing (as
-    `wallets_open` does), then lock them, by seller, for the rest of the transaction: what
+    """Open the wallets of the sellers the query `sellers` gives where missing
+    (`wallets_open`), then lock them, by seller, for the rest of the transaction: what
     `wallet_posting_ctes` needs first. A seller whose first posting arrives between a job's
     opening of wallets and its statement is given its wallet here, not refused."""
-    fields = {f.name: f for f in Wallet._meta.concrete_fields}
-    opening = {
-        **params,
-        "open_currency": fields["currency"].get_default(),
-        "open_balance": fields["balance"].get_default(),
-        "open_at": connection.ops.adapt_datetimefield_value(timezone.now()),
-    }
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""INSERT INTO wallet_wallet (seller_id, currency, balance, updated_at)
-                SELECT DISTINCT s.seller_id, %(open_currency)s, %(open_balance)s, %(open_at)s
-                FROM ({sellers}) AS s (seller_id)
-                WHERE NOT EXISTS (SELECT 1 FROM wallet_wallet w WHERE w.seller_id = s.seller_id)
-                ORDER BY s.seller_id  -- in the order every writer takes wallets
-                ON CONFLICT (seller_id) DO NOTHING""",  # noqa: S608 (the caller's query)
-            opening,
+            f"SELECT DISTINCT s.seller_id FROM ({sellers}) AS s (seller_id)",  # noqa: S608
+            params,
         )
+        wallets_open({seller_id for (seller_id,) in cursor.fetchall()})
         cursor.execute(
             f"SELECT id FROM wallet_wallet WHERE seller_id IN ({sellers}) "  # noqa: S608
             f"ORDER BY seller_id {connection.ops.for_update_sql()}",

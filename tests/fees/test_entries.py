@@ -274,12 +274,20 @@ class TestConstraints:
         event = OrderEvent.objects.create(
             order=order, type="refunded", occurred_at=T0, amount=D("0.00"), received_at=T0
         )
-        fields = {
+        entry = {
+            "order": order,
+            "order_event": event,
+            "kind": "refund",
+            "amount": D("1.00"),
+            "currency": "USD",
+            "rate": D("3"),
+            "fee_base": D("100"),
+            "occurred_at": T0,
             "seller_id": charge.seller_id,
             "campaign_id": charge.campaign_id,
             "registration_id": charge.registration_id,
         }
-        fields[f"{changed}_id"] = {
+        wrong = {
             "seller": other_seller.pk,
             "campaign": make_campaign(slug="another").pk,
             "registration": charge.registration_id + 1000,
@@ -288,33 +296,11 @@ class TestConstraints:
             pytest.raises(IntegrityError, match="fee_entry_of_its_registration"),
             transaction.atomic(),
         ):
-            FeeEntry.objects.create(
-                order=order,
-                order_event=event,
-                kind="refund",
-                amount=D("1.00"),
-                currency="USD",
-                rate=D("3"),
-                fee_base=D("100"),
-                occurred_at=T0,
-                **fields,
-            )
+            FeeEntry.objects.create(**{**entry, f"{changed}_id": wrong})
             with connection.cursor() as cursor:  # checked now, not at the commit
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         # The same entry under its own registration's seller and campaign is written.
-        FeeEntry.objects.create(
-            order=order,
-            order_event=event,
-            kind="refund",
-            amount=D("1.00"),
-            currency="USD",
-            rate=D("3"),
-            fee_base=D("100"),
-            occurred_at=T0,
-            seller_id=charge.seller_id,
-            campaign_id=charge.campaign_id,
-            registration_id=charge.registration_id,
-        )
+        FeeEntry.objects.create(**entry)
         with connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 

@@ -218,3 +218,19 @@ def test_orders_are_made_through_init_when_something_listens_to_it(api_client):
     made = {o.external_id for o in seen if o.external_id.startswith("SEEN-")}
     assert made == {f"SEEN-{i}" for i in range(inserts.COPY_FROM + 2)}
     assert Order.objects.filter(external_id__startswith="SEEN-").count() == len(made)
+
+
+def test_json_for_copy_is_what_json_writes_and_refuses_what_json_refuses():
+    """The payloads go to COPY through orjson; what orjson refuses falls back to json, and
+    what json refuses is refused too, so COPY and bulk_create never store different JSON."""
+    import json
+    from datetime import UTC, datetime
+
+    payload = {"external_id": "A-1", "items": None, "status": "delivered", "n": 3, "ok": True}
+    assert json.loads(inserts._json_dumps(payload)) == payload
+    keys_not_text = {1: "a"}  # orjson refuses these keys: json writes them as text
+    assert json.loads(inserts._json_dumps(keys_not_text)) == {"1": "a"}
+    huge = {"n": 2**70}  # beyond orjson's 64 bits
+    assert json.loads(inserts._json_dumps(huge)) == huge
+    with pytest.raises(TypeError):  # a time, which json refuses and orjson would write
+        inserts._json_dumps({"at": datetime(2026, 10, 1, tzinfo=UTC)})
