@@ -20,8 +20,10 @@ class FeeEntry(models.Model):
 
     # The seller, the campaign and the registration are held by one foreign key in the
     # database, to the registration's own (id, seller, campaign): a fee is charged to the
-    # seller and for the campaign of the registration it is charged under. Migration
-    # fees/0007 adds it; their own keys would check the same rows three times over.
+    # seller and for the campaign of the registration it is charged under. The order and
+    # the order event by another, to the event's own (order, id): an entry's event is one
+    # of its order's. Migrations fees/0007 and fees/0008 add them; keys of their own would
+    # check the same rows five times over.
     # No index of its own: the index of entries to settle starts with the seller.
     seller = models.ForeignKey(
         Seller,
@@ -30,9 +32,11 @@ class FeeEntry(models.Model):
         db_index=False,
         db_constraint=False,
     )
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="fee_entries")
+    order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, related_name="fee_entries", db_constraint=False
+    )
     order_event = models.OneToOneField(
-        OrderEvent, on_delete=models.PROTECT, related_name="fee_entry"
+        OrderEvent, on_delete=models.PROTECT, related_name="fee_entry", db_constraint=False
     )
     kind = models.CharField(max_length=8, choices=FeeEntryKind.choices)
     amount = models.DecimalField(**AMOUNT, help_text="Always positive; the kind says its sign.")
@@ -40,8 +44,13 @@ class FeeEntry(models.Model):
     campaign = models.ForeignKey(
         Campaign, on_delete=models.PROTECT, related_name="+", db_constraint=False
     )
+    # Registrations are never deleted, nor their entries looked up by them: no index.
     registration = models.ForeignKey(
-        Registration, on_delete=models.PROTECT, related_name="+", db_constraint=False
+        Registration,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     rate = models.DecimalField(max_digits=7, decimal_places=4, help_text="Percent.")
     fee_base = models.DecimalField(

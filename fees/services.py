@@ -80,7 +80,7 @@ def fees_due(orders: list[Order]) -> dict[int, FeeDue]:
             seller_id=order.seller_id, at=order.placed_at, campaign_id=campaign_id
         )
         if registration is not None:
-            covering[order.pk] = (order, registration)
+            covering[order.id] = (order, registration)
     rates = defaultdict(list)
     for rate in CampaignRate.objects.filter(
         campaign_id__in={r.campaign_id for _, r in covering.values()}
@@ -119,19 +119,19 @@ def charge_delivered_orders(applied: list[AppliedStep]) -> None:
         [
             (
                 a.order.seller_id,
-                a.order.pk,
-                a.event.pk,
+                a.order.id,
+                a.event.id,
                 FeeEntryKind.CHARGE.value,
                 fee.amount,
                 a.order.currency,
                 fee.registration.campaign_id,
-                fee.registration.pk,
+                fee.registration.id,
                 fee.rate,
                 a.order.fee_base,
                 a.order.delivered_at,
             )
             for a in applied
-            if (fee := due.get(a.order.pk)) is not None
+            if (fee := due.get(a.order.id)) is not None
         ],
         ids=False,
     )

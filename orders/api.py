@@ -112,7 +112,7 @@ class OrderInputSerializer(StrictSerializer):
     def to_input(validated: dict) -> OrderInput:
         if "items" in validated:
             validated = {**validated, "items": tuple(ItemInput(**i) for i in validated["items"])}
-        return OrderInput(**{k: v for k, v in validated.items() if v is not None})
+        return OrderInput.of(validated)
 
 
 class EventInputSerializer(StrictSerializer):

@@ -110,8 +110,9 @@ def insert_objects(objs: list[models.Model]) -> None:
         [(pk, *values_of(obj.__dict__)) for pk, obj in zip(new_ids, objs, strict=True)],
     )
     alias = connection.alias  # the connection proxy costs microseconds a look-up
+    pk_name = model._meta.pk.attname
     for obj, pk in zip(objs, new_ids, strict=True):
-        obj.pk = pk
+        setattr(obj, pk_name, pk)
         obj._state.adding = False
         obj._state.db = alias
 

@@ -179,7 +179,10 @@ class OrderEvent(models.Model):
     """One applied step of an order, never edited. `created` holds the creation input, so
     that a repeated creation can be told from a different one."""
 
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="events")
+    # Indexed by (order, id), below, not by the order alone.
+    order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, related_name="events", db_index=False
+    )
     event_id = models.CharField(
         max_length=100, blank=True, help_text="The client's id of the event, where it gave one."
     )
@@ -194,6 +197,10 @@ class OrderEvent(models.Model):
     class Meta:
         ordering = ["order", "occurred_at", "pk"]
         constraints = [
+            # Unique as the id is: the pair is what a fee entry's key points at, so that
+            # the entry's event is one of its order's (fees.FeeEntry). It is the index of
+            # an order's events too.
+            models.UniqueConstraint(fields=["order", "id"], name="order_event_of_its_order"),
             models.UniqueConstraint(
                 fields=["order", "event_id"],
                 condition=~Q(event_id=""),

@@ -66,7 +66,11 @@ def test_bench_runs_every_scenario_and_stays_consistent(tmp_path):
     bulk = next(r for r in report["results"] if r["scenario"] == "bulk ingestion")
     # a warm-up round, then the median of the timed rounds (one with --runs 1)
     assert bulk["detail"]["rounds"] == 1 and len(bulk["detail"]["round_rates"]) == 1
-    assert bulk["detail"]["requests_a_round"] == 4 * bulk["detail"]["clients"]
+    # each round followed by the COPY of its rows: a COPY rate and a ratio for each
+    assert len(bulk["detail"]["round_copy_rates"]) == len(bulk["detail"]["round_ratios"]) == 1
+    # a worker a core, as many clients, eight requests each a round
+    assert bulk["detail"]["gunicorn_workers"] == bulk["detail"]["clients"] == os.cpu_count()
+    assert bulk["detail"]["requests_a_round"] == 8 * bulk["detail"]["clients"]
     assert report["machine"]["cores"] >= 1 and "django" in report["versions"]
     assert report["verification"]["reconcile"] is True
     rows = report["verification"]["rows"]

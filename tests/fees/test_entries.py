@@ -304,6 +304,49 @@ class TestConstraints:
         with connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
+    @pytest.mark.skipif(
+        connection.vendor != "postgresql", reason="a foreign key of PostgreSQL's (fees/0008)"
+    )
+    @pytest.mark.parametrize("changed", ["order", "order_event", "missing_event"])
+    def test_a_fees_event_is_one_of_its_orders(self, seller, registered, changed):
+        order, other = deliver(seller), deliver(seller, external_id="ORD-2")
+        charge = FeeEntry.objects.get(order=order)
+        event = OrderEvent.objects.create(
+            order=order, type="refunded", occurred_at=T0, amount=D("0.00"), received_at=T0
+        )
+        others = OrderEvent.objects.create(
+            order=other, type="refunded", occurred_at=T0, amount=D("0.00"), received_at=T0
+        )
+        entry = {
+            "order_id": order.pk,
+            "order_event_id": event.pk,
+            "kind": "refund",
+            "amount": D("1.00"),
+            "currency": "USD",
+            "rate": D("3"),
+            "fee_base": D("100"),
+            "occurred_at": T0,
+            "seller_id": charge.seller_id,
+            "campaign_id": charge.campaign_id,
+            "registration_id": charge.registration_id,
+        }
+        wrong = {
+            "order": {"order_id": other.pk},  # the event is of another order
+            "order_event": {"order_event_id": others.pk},  # another order's event
+            "missing_event": {"order_event_id": others.pk + 1000},
+        }[changed]
+        with (
+            pytest.raises(IntegrityError, match="fee_entry_of_its_event"),
+            transaction.atomic(),
+        ):
+            FeeEntry.objects.create(**{**entry, **wrong})
+            with connection.cursor() as cursor:  # checked now, not at the commit
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        # The entry with its own order's event is written.
+        FeeEntry.objects.create(**entry)
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
     def test_amounts_are_never_negative(self, seller, registered):
         order = deliver(seller)
         # the append-only guard lifted, so that the check constraint itself is what refuses

@@ -15,6 +15,15 @@ from orders.services import (
 )
 from tests.orders.conftest import T0, order_input
 
+STEP_TIMES = (
+    "paid_at",
+    "shipped_at",
+    "delivered_at",
+    "returned_at",
+    "cancelled_at",
+    "payment_failed_at",
+)
+
 pytestmark = pytest.mark.django_db
 
 
@@ -131,6 +140,65 @@ class TestCreateInAnyStatus:
         result = order_create(seller=seller, data=order_input(items=items))
         stored = list(result.order.items.order_by("position").values_list("sku", "quantity"))
         assert stored == [("B", 2), ("A", 1)]
+
+
+CREATED_PAST = [
+    {"status": "paid", "shipped_at": None, "delivered_at": None, "tracking_number": " TRK-1 "},
+    {"status": "shipped", "delivered_at": None, "tracking_number": " TRK-1 "},
+    {},
+    {"status": "returned", "returned_at": T0 + timedelta(days=5)},
+    {"refunded_amount": Decimal("30.00"), "refunded_at": T0 + timedelta(days=6)},
+    {"status": "cancelled", "delivered_at": None, "cancelled_at": T0 + timedelta(days=2)},
+    {
+        "status": "cancelled",
+        "shipped_at": None,
+        "delivered_at": None,
+        "cancelled_at": T0 + timedelta(hours=2),
+    },
+    {
+        "status": "payment_failed",
+        "paid_at": None,
+        "shipped_at": None,
+        "delivered_at": None,
+        "payment_failed_at": T0 + timedelta(minutes=5),
+    },
+]
+
+
+@pytest.mark.parametrize("overrides", CREATED_PAST)
+def test_an_order_created_past_steps_is_the_order_its_events_make(seller, overrides):
+    """Creation sets the status and times it was given (the rules checked them first); the
+    same order created unpaid and sent each step as an event ends the same."""
+    data = order_input(**overrides)
+    created = Order.objects.get(pk=order_create(seller=seller, data=data).order.pk)
+    stepped = order_input(
+        external_id="B-1",
+        status="unpaid",
+        **dict.fromkeys(("paid_at", "shipped_at", "delivered_at")),
+        tracking_number="" if data.shipped_at else data.tracking_number,
+    )
+    order_create(seller=seller, data=stepped)
+    steps_of = [
+        ("paid", data.paid_at, {}),
+        ("payment_failed", data.payment_failed_at, {}),
+        ("shipped", data.shipped_at, {"tracking_number": data.tracking_number}),
+        ("delivered", data.delivered_at, {}),
+        ("cancelled", data.cancelled_at, {}),
+        ("refunded", data.refunded_at or data.returned_at, {}),
+    ]
+    for type, at, extra in steps_of:
+        if at is None:
+            continue
+        if type == "refunded" and data.status != "returned":
+            extra = {"amount": data.refunded_amount}
+        order_apply_event(
+            seller=seller,
+            external_id="B-1",
+            event=EventInput(type=type, occurred_at=at, **extra),
+        )
+    fields = ("status", "tracking_number", "refunded_amount", *STEP_TIMES)
+    expected = Order.objects.filter(external_id="B-1").values(*fields).get()
+    assert {name: getattr(created, name) for name in fields} == expected
 
 
 class TestSameExternalId:
