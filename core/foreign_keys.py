@@ -17,8 +17,8 @@ column keys it makes redundant (their fields say db_constraint=False), and costs
 database one check a row where they cost one each.
 
 Deferred to the commit, as Django's own keys are. The rows already there are checked when
-it is added, in the migration's transaction: one join of the table with the (small) table
-it points at, during which the table takes no writes (seconds for millions of rows); NOT
+it is added, in the migration's transaction: one join of the table with the table it points
+at, during which neither takes writes (seconds for millions of rows); NOT
 VALID and a later VALIDATE would spare that only outside a transaction, where a failed
 check would leave the migration half applied. On PostgreSQL only, where the money lives:
 SQLite cannot add a constraint to a table.

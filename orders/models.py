@@ -24,6 +24,12 @@ class FulfillmentChannel(models.TextChoices):
     SELLER = "seller", "Seller"
 
 
+def fee_base(net_product_price: Decimal, seller_funded_discount: Decimal) -> Decimal:
+    """What the buyer paid for the products: the base of the fee and of GMV, and all that a
+    return refunds."""
+    return net_product_price - seller_funded_discount
+
+
 class Order(models.Model):
     """A seller's order, identified by the seller's own external id.
 
@@ -136,8 +142,7 @@ class Order(models.Model):
 
     @property
     def fee_base(self) -> Decimal:
-        """What the buyer paid for the products: the base of the fee and of GMV."""
-        return self.net_product_price - self.seller_funded_discount
+        return fee_base(self.net_product_price, self.seller_funded_discount)
 
     @property
     def refundable_amount(self) -> Decimal:

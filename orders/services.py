@@ -2,7 +2,9 @@
 
 Every change of an order's status goes through `_apply_step`, which checks the step
 against `STEPS` and the times, applies it, records the event and runs the effects other
-apps subscribed to (`orders.steps`), all in one transaction.
+apps subscribed to (`orders.steps`), all in one transaction. An order created past some
+steps is checked against the same lifecycle by `order_input_errors` and written as they
+leave it, and the effects of each of them run (`_create_many`).
 """
 
 import dataclasses
@@ -19,7 +21,7 @@ from django.utils import timezone
 from core.currencies import is_currency
 from orders import steps
 from orders.inserts import builder, insert_objects, insert_rows
-from orders.models import EventType, Order, OrderEvent, OrderItem, OrderStatus
+from orders.models import EventType, Order, OrderEvent, OrderItem, OrderStatus, fee_base
 from orders.selectors import orders_by_external_id
 from sellers.models import Seller
 
@@ -116,6 +118,10 @@ class OrderInput:
     payment_failed_at: datetime | None = None
     refunded_amount: Decimal = ZERO
     refunded_at: datetime | None = None
+
+    @property
+    def fee_base(self) -> Decimal:
+        return fee_base(self.net_product_price, self.seller_funded_discount)
 
     @classmethod
     def of(cls, values: dict) -> "OrderInput":
@@ -236,6 +242,11 @@ def order_input_errors(data: OrderInput, *, now: datetime) -> dict[str, list[str
         e.add("external_id", "An order needs its external id.")
     if not is_currency(data.currency):
         e.add("currency", f"{data.currency!r} is not an ISO 4217 currency code, such as USD.")
+    for name in ("net_product_price", "seller_funded_discount", "refunded_amount"):
+        if getattr(data, name) < 0:
+            e.add(name, "An amount is 0.00 or more.")
+    if data.items and any(item.quantity < 1 or item.unit_price < 0 for item in data.items):
+        e.add("items", "An item's quantity is 1 or more and its unit price 0.00 or more.")
     if data.seller_funded_discount > data.net_product_price:
         e.add(
             "seller_funded_discount",
@@ -280,7 +291,7 @@ def order_input_errors(data: OrderInput, *, now: datetime) -> dict[str, list[str
     if ("shipped_at" in given or status in _SHIPPED) and not data.tracking_number.strip():
         e.add("tracking_number", "A shipped order needs its tracking number.")
 
-    refundable = data.net_product_price - data.seller_funded_discount
+    refundable = data.fee_base
     if data.refunded_amount:
         if status == S.DELIVERED:
             if data.refunded_amount >= refundable:
@@ -327,7 +338,7 @@ def order_input_errors(data: OrderInput, *, now: datetime) -> dict[str, list[str
 
 # The statuses of an order that was shipped, the steps whose times follow one another from
 # placed_at, and those that end an order from where it stands.
-_SHIPPED = frozenset((S.SHIPPED, S.DELIVERED, S.RETURNED))
+_SHIPPED = frozenset(status for status, path in STATUS_PATH.items() if EventType.SHIPPED in path)
 _CHAINED = frozenset(("paid_at", "shipped_at", "delivered_at", "returned_at"))
 _ENDING = frozenset(("cancelled_at", "payment_failed_at"))
 
@@ -481,12 +492,8 @@ def _creation_steps(data: OrderInput) -> list[tuple[str, datetime, Decimal | Non
     if data.status == S.DELIVERED and data.refunded_amount:
         plan.append(("refunded", data.refunded_at, data.refunded_amount))
     if data.status == S.RETURNED:
-        plan.append(("refunded", data.returned_at, _fee_base(data)))
+        plan.append(("refunded", data.returned_at, data.fee_base))
     return plan
-
-
-def _fee_base(data: OrderInput) -> Decimal:
-    return data.net_product_price - data.seller_funded_discount
 
 
 # Handlers of a batch run step by step in this order, as they would for a single order.
@@ -597,7 +604,7 @@ def _new_order(seller: Seller, data: OrderInput, build) -> Order:
         "returned_at": data.returned_at,
         "cancelled_at": data.cancelled_at,
         "payment_failed_at": data.payment_failed_at,
-        "refunded_amount": _fee_base(data) if data.status == S.RETURNED else data.refunded_amount,
+        "refunded_amount": data.fee_base if data.status == S.RETURNED else data.refunded_amount,
         "created_at": None,
         "updated_at": None,
     }
@@ -688,17 +695,17 @@ def _created_at_once(
 def _create_alone(
     *, seller: Seller, data: OrderInput, canonical: dict, now: datetime
 ) -> CreateResult:
+    """One order in a transaction of its own: created, found (the same data or a conflict),
+    or an error result, so that it never holds back the others of its request."""
     try:
         with transaction.atomic():
             (order,) = _create_many(seller=seller, batch=[(data, canonical)], now=now)
-    except IntegrityError:
-        existing = orders_by_external_id(seller=seller, external_ids=[data.external_id]).get(
-            data.external_id
-        )
-        if existing is None:
-            raise
-        return _same_or_conflict(existing, existing.first_payload or {}, canonical)
-    except Exception:
+    except Exception as exc:
+        if isinstance(exc, IntegrityError):  # it exists (a concurrent request created it)?
+            existing = orders_by_external_id(seller=seller, external_ids=[data.external_id])
+            if data.external_id in existing:
+                order = existing[data.external_id]
+                return _same_or_conflict(order, order.first_payload or {}, canonical)
         logger.exception("order %s of seller %s could not be created", data.external_id, seller.pk)
         return CreateResult(
             data.external_id,

@@ -6,6 +6,7 @@ import pytest
 from orders import steps
 from orders.models import Order, OrderEvent
 from orders.services import (
+    TIME_FIELDS,
     EventInput,
     OrderConflict,
     OrderInvalid,
@@ -14,15 +15,6 @@ from orders.services import (
     orders_create,
 )
 from tests.orders.conftest import T0, order_input
-
-STEP_TIMES = (
-    "paid_at",
-    "shipped_at",
-    "delivered_at",
-    "returned_at",
-    "cancelled_at",
-    "payment_failed_at",
-)
 
 pytestmark = pytest.mark.django_db
 
@@ -148,7 +140,12 @@ CREATED_PAST = [
     {},
     {"status": "returned", "returned_at": T0 + timedelta(days=5)},
     {"refunded_amount": Decimal("30.00"), "refunded_at": T0 + timedelta(days=6)},
-    {"status": "cancelled", "delivered_at": None, "cancelled_at": T0 + timedelta(days=2)},
+    {
+        "status": "cancelled",
+        "delivered_at": None,
+        "cancelled_at": T0 + timedelta(days=2),
+        "tracking_number": " TRK-1 ",
+    },
     {
         "status": "cancelled",
         "shipped_at": None,
@@ -196,7 +193,7 @@ def test_an_order_created_past_steps_is_the_order_its_events_make(seller, overri
             external_id="B-1",
             event=EventInput(type=type, occurred_at=at, **extra),
         )
-    fields = ("status", "tracking_number", "refunded_amount", *STEP_TIMES)
+    fields = ("status", "tracking_number", "refunded_amount", *TIME_FIELDS)
     expected = Order.objects.filter(external_id="B-1").values(*fields).get()
     assert {name: getattr(created, name) for name in fields} == expected
 
@@ -411,6 +408,31 @@ class TestHandlers:
         # The batch once (none of its ids existed, so not again), then each order alone.
         assert handled == [4, 1, 1, 1, 1]
 
+    def test_an_order_the_database_refuses_is_an_error_result(self, seller):
+        """A write refused for another reason than an existing order (a handler's, here)
+        holds back its order alone, as any failure does."""
+        from django.db import IntegrityError
+
+        saved = {k: list(v) for k, v in steps._subscribers.items()}
+        try:
+
+            def refuse_b1(applied):
+                if any(a.order.external_id == "B-1" for a in applied):
+                    raise IntegrityError("refused")
+
+            steps.subscribe("delivered", refuse_b1)
+            results = orders_create(
+                seller=seller, inputs=[order_input(external_id=f"B-{n}") for n in range(3)]
+            )
+        finally:
+            steps._subscribers.clear()
+            steps._subscribers.update(saved)
+        assert [r.result for r in results] == ["created", "error", "created"]
+        assert results[1].errors == {
+            "non_field_errors": ["The order could not be processed; nothing was stored."]
+        }
+        assert sorted(Order.objects.values_list("external_id", flat=True)) == ["B-0", "B-2"]
+
     def test_an_unknown_step_cannot_be_subscribed(self):
         with pytest.raises(ValueError):
             steps.subscribe("teleported", lambda applied: None)
@@ -429,3 +451,39 @@ def test_the_database_keeps_the_lifecycle_invariants(seller):
     ):
         with pytest.raises(IntegrityError), transaction.atomic():
             Order.objects.filter(pk=order.pk).update(**change)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        (
+            {"net_product_price": Decimal("-1.00"), "seller_funded_discount": Decimal("-2.00")},
+            "net_product_price",
+        ),
+        ({"seller_funded_discount": Decimal("-1.00")}, "seller_funded_discount"),
+        (
+            {"refunded_amount": Decimal("-5.00"), "refunded_at": T0 + timedelta(days=4)},
+            "refunded_amount",
+        ),
+    ],
+)
+def test_a_negative_amount_is_an_error_result(seller, overrides, field):
+    """The API takes no negative amount; the service refuses one from any caller."""
+    result = order_create(seller=seller, data=order_input(**overrides))
+    assert result.result == "error"
+    assert "An amount is 0.00 or more." in result.errors[field]
+    assert not Order.objects.exists()
+
+
+def test_an_item_of_no_quantity_or_a_negative_price_is_an_error_result(seller):
+    from orders.services import ItemInput
+
+    for item in (
+        ItemInput(sku="A", quantity=0, unit_price=Decimal("100.00")),
+        ItemInput(sku="A", quantity=1, unit_price=Decimal("-1.00")),
+    ):
+        result = order_create(
+            seller=seller, data=order_input(items=(item,), net_product_price=item.unit_price)
+        )
+        assert result.result == "error" and "items" in result.errors
+    assert not Order.objects.exists()
