@@ -36,6 +36,34 @@ def refund(seller, at, amount=None, external_id="A-1", **kwargs):
     )
 
 
+def refund_entry(order) -> dict:
+    """A refund entry of the order (by attname), on a refund event of its own, under its
+    charge's seller, campaign and registration: what the keys of a fee entry hold."""
+    charge = FeeEntry.objects.get(order=order, kind="charge")
+    event = OrderEvent.objects.create(
+        order=order, type="refunded", occurred_at=T0, amount=D("0.00"), received_at=T0
+    )
+    return {
+        "order_id": order.pk,
+        "order_event_id": event.pk,
+        "kind": "refund",
+        "amount": D("1.00"),
+        "currency": "USD",
+        "rate": D("3"),
+        "fee_base": D("100"),
+        "occurred_at": T0,
+        "seller_id": charge.seller_id,
+        "campaign_id": charge.campaign_id,
+        "registration_id": charge.registration_id,
+    }
+
+
+def check_keys_now() -> None:
+    """The deferred foreign keys checked now, not at the commit."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
 class TestEligibility:
     def test_a_voucher_order_of_a_registered_seller_pays_on_delivery(self, seller, registered):
         order = deliver(seller)
@@ -269,83 +297,43 @@ class TestConstraints:
     def test_a_fee_is_for_the_seller_and_campaign_of_its_registration(
         self, seller, registered, other_seller, changed
     ):
-        order = deliver(seller)
-        charge = FeeEntry.objects.get(order=order)
-        event = OrderEvent.objects.create(
-            order=order, type="refunded", occurred_at=T0, amount=D("0.00"), received_at=T0
-        )
-        entry = {
-            "order": order,
-            "order_event": event,
-            "kind": "refund",
-            "amount": D("1.00"),
-            "currency": "USD",
-            "rate": D("3"),
-            "fee_base": D("100"),
-            "occurred_at": T0,
-            "seller_id": charge.seller_id,
-            "campaign_id": charge.campaign_id,
-            "registration_id": charge.registration_id,
-        }
+        entry = refund_entry(deliver(seller))
         wrong = {
             "seller": other_seller.pk,
             "campaign": make_campaign(slug="another").pk,
-            "registration": charge.registration_id + 1000,
+            "registration": entry["registration_id"] + 1000,
         }[changed]
         with (
             pytest.raises(IntegrityError, match="fee_entry_of_its_registration"),
             transaction.atomic(),
         ):
             FeeEntry.objects.create(**{**entry, f"{changed}_id": wrong})
-            with connection.cursor() as cursor:  # checked now, not at the commit
-                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            check_keys_now()
         # The same entry under its own registration's seller and campaign is written.
         FeeEntry.objects.create(**entry)
-        with connection.cursor() as cursor:
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        check_keys_now()
 
     @pytest.mark.skipif(
         connection.vendor != "postgresql", reason="a foreign key of PostgreSQL's (fees/0008)"
     )
     @pytest.mark.parametrize("changed", ["order", "order_event", "missing_event"])
     def test_a_fees_event_is_one_of_its_orders(self, seller, registered, changed):
-        order, other = deliver(seller), deliver(seller, external_id="ORD-2")
-        charge = FeeEntry.objects.get(order=order)
-        event = OrderEvent.objects.create(
-            order=order, type="refunded", occurred_at=T0, amount=D("0.00"), received_at=T0
-        )
-        others = OrderEvent.objects.create(
-            order=other, type="refunded", occurred_at=T0, amount=D("0.00"), received_at=T0
-        )
-        entry = {
-            "order_id": order.pk,
-            "order_event_id": event.pk,
-            "kind": "refund",
-            "amount": D("1.00"),
-            "currency": "USD",
-            "rate": D("3"),
-            "fee_base": D("100"),
-            "occurred_at": T0,
-            "seller_id": charge.seller_id,
-            "campaign_id": charge.campaign_id,
-            "registration_id": charge.registration_id,
-        }
+        entry = refund_entry(deliver(seller))
+        other = refund_entry(deliver(seller, external_id="ORD-2"))
         wrong = {
-            "order": {"order_id": other.pk},  # the event is of another order
-            "order_event": {"order_event_id": others.pk},  # another order's event
-            "missing_event": {"order_event_id": others.pk + 1000},
+            "order": {"order_id": other["order_id"]},  # the event is of another order
+            "order_event": {"order_event_id": other["order_event_id"]},  # another order's
+            "missing_event": {"order_event_id": other["order_event_id"] + 1000},
         }[changed]
         with (
             pytest.raises(IntegrityError, match="fee_entry_of_its_event"),
             transaction.atomic(),
         ):
             FeeEntry.objects.create(**{**entry, **wrong})
-            with connection.cursor() as cursor:  # checked now, not at the commit
-                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            check_keys_now()
         # The entry with its own order's event is written.
         FeeEntry.objects.create(**entry)
-        with connection.cursor() as cursor:
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        check_keys_now()
 
     def test_amounts_are_never_negative(self, seller, registered):
         order = deliver(seller)

@@ -1,8 +1,10 @@
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
+from orders import steps
 from orders.services import OrderInput
 
 T0 = datetime(2026, 10, 1, 10, 0, tzinfo=UTC)
@@ -48,13 +50,21 @@ def body(**overrides) -> dict:
     return {k: v for k, v in values.items() if v is not None}
 
 
+@contextmanager
+def handlers_kept():
+    """The step handlers as they are: what a test subscribes inside is taken away after."""
+    saved = {k: list(v) for k, v in steps._subscribers.items()}
+    try:
+        yield
+    finally:
+        steps._subscribers.clear()
+        steps._subscribers.update(saved)
+
+
 @pytest.fixture
 def recorded_steps():
     """Subscribe a recording handler to every step for the test, then take it away."""
-    from orders import steps
-
     calls: list[tuple[str, list]] = []
-    saved = {k: list(v) for k, v in steps._subscribers.items()}
 
     def make(step):
         def record(applied):
@@ -63,8 +73,7 @@ def recorded_steps():
         record.__qualname__ = f"record_{step}"
         return record
 
-    for step in ("paid", "payment_failed", "cancelled", "shipped", "delivered", "refunded"):
-        steps.subscribe(step, make(step))
-    yield calls
-    steps._subscribers.clear()
-    steps._subscribers.update(saved)
+    with handlers_kept():
+        for step in ("paid", "payment_failed", "cancelled", "shipped", "delivered", "refunded"):
+            steps.subscribe(step, make(step))
+        yield calls

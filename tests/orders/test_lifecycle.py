@@ -14,7 +14,7 @@ from orders.services import (
     order_create,
     orders_create,
 )
-from tests.orders.conftest import T0, order_input
+from tests.orders.conftest import T0, handlers_kept, order_input
 
 pytestmark = pytest.mark.django_db
 
@@ -341,8 +341,7 @@ class TestEvents:
 class TestHandlers:
     def test_handlers_run_in_the_order_they_subscribed(self, seller):
         calls = []
-        saved = {k: list(v) for k, v in steps._subscribers.items()}
-        try:
+        with handlers_kept():
 
             def first(applied):
                 calls.append("first")
@@ -354,9 +353,6 @@ class TestHandlers:
             steps.subscribe("delivered", second)
             steps.subscribe("delivered", first)  # again: still once
             order_create(seller=seller, data=order_input())
-        finally:
-            steps._subscribers.clear()
-            steps._subscribers.update(saved)
         assert calls == ["first", "second"]
 
     def test_a_failing_handler_rolls_the_step_back(self, seller):
@@ -364,8 +360,7 @@ class TestHandlers:
             seller=seller,
             data=order_input(status="shipped", delivered_at=None),
         )
-        saved = {k: list(v) for k, v in steps._subscribers.items()}
-        try:
+        with handlers_kept():
 
             def explode(applied):
                 raise RuntimeError("fee service down")
@@ -373,9 +368,6 @@ class TestHandlers:
             steps.subscribe("delivered", explode)
             with pytest.raises(RuntimeError):
                 apply(seller, "delivered", T0 + timedelta(days=3))
-        finally:
-            steps._subscribers.clear()
-            steps._subscribers.update(saved)
         order = Order.objects.get()
         assert order.status == "shipped" and order.delivered_at is None
         assert not OrderEvent.objects.filter(type="delivered").exists()
@@ -387,8 +379,7 @@ class TestHandlers:
         assert len(delivered) == 1 and len(delivered[0]) == 5
 
     def test_a_failing_handler_in_a_batch_holds_back_only_its_order(self, seller):
-        saved = {k: list(v) for k, v in steps._subscribers.items()}
-        try:
+        with handlers_kept():
             handled = []
 
             def refuse_b2(applied):
@@ -400,9 +391,6 @@ class TestHandlers:
             results = orders_create(
                 seller=seller, inputs=[order_input(external_id=f"B-{n}") for n in range(4)]
             )
-        finally:
-            steps._subscribers.clear()
-            steps._subscribers.update(saved)
         assert [r.result for r in results] == ["created", "created", "error", "created"]
         assert sorted(Order.objects.values_list("external_id", flat=True)) == ["B-0", "B-1", "B-3"]
         # The batch once (none of its ids existed, so not again), then each order alone.
@@ -413,8 +401,7 @@ class TestHandlers:
         holds back its order alone, as any failure does."""
         from django.db import IntegrityError
 
-        saved = {k: list(v) for k, v in steps._subscribers.items()}
-        try:
+        with handlers_kept():
 
             def refuse_b1(applied):
                 if any(a.order.external_id == "B-1" for a in applied):
@@ -424,9 +411,6 @@ class TestHandlers:
             results = orders_create(
                 seller=seller, inputs=[order_input(external_id=f"B-{n}") for n in range(3)]
             )
-        finally:
-            steps._subscribers.clear()
-            steps._subscribers.update(saved)
         assert [r.result for r in results] == ["created", "error", "created"]
         assert results[1].errors == {
             "non_field_errors": ["The order could not be processed; nothing was stored."]
