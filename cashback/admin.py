@@ -18,7 +18,7 @@ from cashback.models import (
     Tier,
     TierSchedule,
 )
-from cashback.order_cashback import validate_tiers
+from cashback.order_cashback import fx_rate_problem, validate_tiers
 from cashback.selectors import rate_history, rate_in_force
 from cashback.services import (
     Action,
@@ -294,6 +294,13 @@ class FxRateForm(forms.ModelForm):
         if not is_currency(currency):
             raise forms.ValidationError(f"{currency!r} is not an ISO 4217 code, such as EUR.")
         return currency
+
+    def clean(self):
+        cleaned = super().clean()
+        rate, currency = cleaned.get("rate_to_usd"), cleaned.get("currency")
+        if rate is not None and (problem := fx_rate_problem(rate, currency=currency)):
+            self.add_error("rate_to_usd", problem[0].upper() + problem[1:])
+        return cleaned
 
 
 @admin.register(FxRate)

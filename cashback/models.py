@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Round
 
+from core.money import TOTAL
 from orders.models import Order
 from sellers.models import ApiKey, Seller
 
@@ -243,6 +244,12 @@ class RegistrationEvent(models.Model):
 # Order Cashback ------------------------------------------------------------------------------
 
 
+# No currency is worth near this many US dollars (the dearest, KWD, is worth about 3.3, and
+# gold, XAU, some thousands): a rate above it is a mistake, typically a rate given the wrong
+# way round. It bounds the GMV of an order, and so what every stored total must hold.
+MAX_FX_RATE = Decimal("10000")
+
+
 class FxRate(models.Model):
     """How many US dollars one unit of a currency was worth on a day (platform time zone)."""
 
@@ -256,7 +263,10 @@ class FxRate(models.Model):
         verbose_name = "FX rate"
         constraints = [
             models.UniqueConstraint(fields=["currency", "date"], name="fx_rate_one_a_day"),
-            models.CheckConstraint(condition=Q(rate_to_usd__gt=0), name="fx_rate_positive"),
+            models.CheckConstraint(
+                condition=Q(rate_to_usd__gt=0, rate_to_usd__lte=MAX_FX_RATE),
+                name="fx_rate_plausible",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -330,46 +340,41 @@ class CashbackMonth(models.Model):
     waiting_for = models.CharField(max_length=200, blank=True)
     plan = models.CharField(max_length=16, blank=True)
     orders_count = models.PositiveIntegerField(default=0)
-    gmv_usd = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0.00"))
+    gmv_usd = models.DecimalField(**TOTAL, default=Decimal("0.00"))
     tier_rate = models.DecimalField(max_digits=7, decimal_places=4, default=Decimal("0"))
     bonus_rate = models.DecimalField(max_digits=7, decimal_places=4, default=Decimal("0"))
     rate = models.DecimalField(max_digits=7, decimal_places=4, default=Decimal("0"))
-    total = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0.00"))
+    total = models.DecimalField(**TOTAL, default=Decimal("0.00"))
     closed_at = models.DateTimeField(null=True, blank=True)
     # What became of its accruals, written in the same transactions as they are (the close,
     # late additions, crediting), so that a statement is one row however many orders it
     # has: pending + credited + lowered + voided = total + late.
     pending_total = models.DecimalField(
-        max_digits=16,
-        decimal_places=2,
+        **TOTAL,
         default=Decimal("0.00"),
         db_default=Decimal("0.00"),
         help_text="Still to credit.",
     )
     credited_total = models.DecimalField(
-        max_digits=16,
-        decimal_places=2,
+        **TOTAL,
         default=Decimal("0.00"),
         db_default=Decimal("0.00"),
         help_text="Paid to the wallet.",
     )
     lowered_total = models.DecimalField(
-        max_digits=16,
-        decimal_places=2,
+        **TOTAL,
         default=Decimal("0.00"),
         db_default=Decimal("0.00"),
         help_text="Taken off credited shares for refunds since the close.",
     )
     voided_total = models.DecimalField(
-        max_digits=16,
-        decimal_places=2,
+        **TOTAL,
         default=Decimal("0.00"),
         db_default=Decimal("0.00"),
         help_text="Shares of orders returned before they were due.",
     )
     late_total = models.DecimalField(
-        max_digits=16,
-        decimal_places=2,
+        **TOTAL,
         default=Decimal("0.00"),
         db_default=Decimal("0.00"),
         help_text="Accrued after the close, for orders known late, at the month's rate.",
@@ -431,7 +436,7 @@ class MonthSoFar(models.Model):
     month = models.DateField()
     through = models.DateTimeField(help_text="Orders delivered before this instant.")
     orders_count = models.PositiveIntegerField()
-    gmv_usd = models.DecimalField(max_digits=16, decimal_places=2)
+    gmv_usd = models.DecimalField(**TOTAL)
     waiting_count = models.PositiveIntegerField(help_text="Orders waiting for an FX rate.")
     waiting_for = models.CharField(
         max_length=100, blank=True, help_text='The first missing rate, as "EUR on 2026-10-03".'

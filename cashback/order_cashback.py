@@ -28,6 +28,7 @@ from django.db.models import Count, F, Min, Q, Sum
 from django.utils import timezone
 
 from cashback.models import (
+    MAX_FX_RATE,
     Accrual,
     AccrualStatus,
     CashbackMonth,
@@ -39,11 +40,12 @@ from cashback.models import (
 )
 from core.currencies import is_currency
 from core.dates import month_start
-from core.jobs import recorded
-from core.money import cents, round_money
+from core.dialect import sql_cents, sql_int, sql_muldiv, sql_mulmod
+from core.jobs import RunCounts, for_all_or_each_seller, recorded
+from core.money import cents, exact, percent_of, round_money
 from orders.models import FulfillmentChannel, Order, OrderStatus
 from sellers.models import Plan
-from sellers.selectors import sellers_with_plan_at
+from sellers.selectors import seller_label, sellers_with_plan_at
 from wallet.models import EntryKind, WalletEntry
 from wallet.services import (
     wallet_post_rows,
@@ -139,6 +141,19 @@ class FxImportError(Exception):
     pass
 
 
+def fx_rate_problem(rate: Decimal, *, currency: str) -> str | None:
+    """What is wrong with a rate to USD, or None: it is above 0, with at most 8 decimals,
+    and no more than any currency is worth."""
+    if not rate.is_finite() or rate <= 0 or rate.as_tuple().exponent < -8:
+        return f"a rate is above 0 with at most 8 decimals, not {rate}."
+    if rate > MAX_FX_RATE:
+        return (
+            f"{rate} USD for one {currency} is more than any currency is worth (at most "
+            f"{MAX_FX_RATE:,}): is the rate the wrong way round?"
+        )
+    return None
+
+
 def import_fx_rates(path: Path) -> int:
     """Import `date,currency,rate_to_usd` lines: all of them or, on any bad line, none (the
     error names its line). A rate already known for the day is replaced."""
@@ -166,10 +181,8 @@ def import_fx_rates(path: Path) -> int:
                 rate = Decimal(raw_rate)
             except InvalidOperation as exc:
                 raise FxImportError(f"Line {number}: {raw_rate!r} is not a number.") from exc
-            if not rate.is_finite() or rate <= 0 or rate.as_tuple().exponent < -8:
-                raise FxImportError(
-                    f"Line {number}: a rate is above 0 with at most 8 decimals, not {raw_rate!r}."
-                )
+            if problem := fx_rate_problem(rate, currency=currency):
+                raise FxImportError(f"Line {number}: {problem}")
             if (currency, day) in seen:
                 raise FxImportError(
                     f"Line {number}: {currency} on {day} is given already, on line "
@@ -210,13 +223,12 @@ def _sql_plus_days(column: str, days: int) -> str:
 
 def _sql_gmv_cents() -> str:
     """An order's GMV in US cents: paid for the products less refunds, times its delivery
-    day's rate, rounded half up. In integers, so that every database agrees."""
-    return """
-        (CAST(ROUND((o.net_product_price - o.seller_funded_discount - o.refunded_amount)
-                    * 100) AS BIGINT)
-         * CASE WHEN o.currency = %(usd)s THEN 100000000
-                ELSE CAST(ROUND(fx.rate_to_usd * 100000000) AS BIGINT) END
-         + 50000000) / 100000000"""
+    day's rate (in units of 1e-8), rounded half up. Whole numbers, exact at any size, so
+    that every database agrees."""
+    paid = sql_cents("o.net_product_price - o.seller_funded_discount - o.refunded_amount")
+    rate = f"""CASE WHEN o.currency = %(usd)s THEN 100000000
+                    ELSE {sql_int("fx.rate_to_usd * 100000000")} END"""
+    return sql_muldiv(paid, rate, "100000000", half_up=True)
 
 
 def _sql_counting_orders(extra: str = "", *, unaccrued: bool = False) -> str:
@@ -313,8 +325,9 @@ def roll_up_months(*, as_of: datetime) -> Counter:
     MonthSoFar: the dashboard and the API's summary then add only the orders delivered
     since. Twice, or twice at once, has the effect of once, and an earlier roll-up never
     replaces a later one. A seller with no counting order before then has no row, nor has
-    a month that has ended."""
-    with recorded("roll_up_months", as_of=as_of) as counts:
+    a month that has ended. One statement for every seller; should it fail, one a seller,
+    so that a seller whose sum fails keeps its last row and stops no one else's."""
+    with recorded("roll_up_months", as_of=as_of, done_for=None) as counts:
         month = month_start(as_of).date()
         through = max(as_of.replace(minute=0, second=0, microsecond=0), month_bounds(month)[0])
         params = {
@@ -323,29 +336,57 @@ def roll_up_months(*, as_of: datetime) -> Counter:
             "through": _instant(through),
             "now": _instant(timezone.now()),
         }
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"""INSERT INTO cashback_monthsofar (seller_id, month, through, orders_count,
-                            gmv_usd, waiting_count, waiting_for, updated_at)
-                        SELECT seller_id, %(month)s, %(through)s, orders, gmv_cents / 100.0,
-                               waiting, COALESCE(first_missing, ''), %(now)s
-                        FROM (SELECT o.seller_id, {_sql_month_sums()}
-                              {_sql_counting_orders()}
-                              GROUP BY o.seller_id) summed
-                        WHERE TRUE  -- SQLite reads ON CONFLICT after a SELECT only past a WHERE
-                        ON CONFLICT (seller_id, month) DO UPDATE SET
-                            through = excluded.through, orders_count = excluded.orders_count,
-                            gmv_usd = excluded.gmv_usd, waiting_count = excluded.waiting_count,
-                            waiting_for = excluded.waiting_for, updated_at = excluded.updated_at
-                        WHERE cashback_monthsofar.through <= excluded.through""",
-                    params,
+
+        def roll_up(seller_ids: list[int] | None) -> None:
+            sellers = {f"s{i}": s for i, s in enumerate(seller_ids or ())}
+            counts["sellers"] += _roll_up({**params, **sellers}, seller_ids=seller_ids)
+
+        for_all_or_each_seller(
+            counts,
+            all_at_once=lambda: roll_up(None),
+            sellers=lambda: sorted(
+                Order.objects.filter(
+                    COUNTING, delivered_at__gte=month_bounds(month)[0], delivered_at__lt=through
                 )
-                counts["sellers"] = cursor.rowcount
-            # Sellers with no counting order left before it, and the months that have ended.
-            stale = Q(month__lt=month) | Q(month=month, through__lt=through)
-            counts["removed"] = MonthSoFar.objects.filter(stale).delete()[0]
+                .order_by()
+                .values_list("seller_id", flat=True)
+                .distinct()
+            ),
+            one_seller=lambda seller_id: roll_up([seller_id]),
+            work=f"summing {month:%Y-%m} so far",
+            name=seller_label,
+        )
+        # Sellers with no counting order left before it, and the months that have ended;
+        # a seller whose sum failed keeps the row it has.
+        stale = Q(month__lt=month) | Q(month=month, through__lt=through)
+        counts["removed"] = (
+            MonthSoFar.objects.filter(stale)
+            .exclude(seller_id__in=list(counts.failures))
+            .delete()[0]
+        )
     return counts
+
+
+def _roll_up(params: dict, *, seller_ids: list[int] | None) -> int:
+    """The month so far of the sellers (or of all), written; returns how many rows."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""INSERT INTO cashback_monthsofar (seller_id, month, through, orders_count,
+                    gmv_usd, waiting_count, waiting_for, updated_at)
+                SELECT seller_id, %(month)s, %(through)s, orders, gmv_cents / 100.0,
+                       waiting, COALESCE(first_missing, ''), %(now)s
+                FROM (SELECT o.seller_id, {_sql_month_sums()}
+                      {_sql_counting_orders(_seller_filter("o.seller_id", seller_ids))}
+                      GROUP BY o.seller_id) summed
+                WHERE TRUE  -- SQLite reads ON CONFLICT after a SELECT only past a WHERE
+                ON CONFLICT (seller_id, month) DO UPDATE SET
+                    through = excluded.through, orders_count = excluded.orders_count,
+                    gmv_usd = excluded.gmv_usd, waiting_count = excluded.waiting_count,
+                    waiting_for = excluded.waiting_for, updated_at = excluded.updated_at
+                WHERE cashback_monthsofar.through <= excluded.through""",
+            params,
+        )
+        return cursor.rowcount
 
 
 def month_orders_gmv(*, month: date, seller_id: int) -> list[tuple[int, str, int | None]]:
@@ -365,22 +406,41 @@ def month_orders_gmv(*, month: date, seller_id: int) -> list[tuple[int, str, int
 
 
 def months_to_close(*, as_of: datetime, seller_ids: list[int] | None = None) -> list[date]:
-    """The ended months holding counting orders not accrued yet, oldest first."""
+    """The ended months holding counting orders not accrued yet, oldest first: only those
+    (one look-up each, from one month with such orders to the next), however long ago the
+    first of them was delivered."""
     current = month_start(as_of)
     orders = Order.objects.filter(COUNTING, accrual__isnull=True, delivered_at__lt=current)
     if seller_ids is not None:
         orders = orders.filter(seller_id__in=seller_ids)
-    first = orders.aggregate(first=Min("delivered_at"))["first"]
     months = []
-    month = month_start(first).date() if first else None
-    while month is not None and month < current.date():
-        months.append(month)
-        month = month_bounds(month)[1].date()
+    first = orders.aggregate(first=Min("delivered_at"))["first"]
+    while first is not None:
+        month, following = month_bounds(month_start(first).date())
+        months.append(month.date())
+        first = orders.filter(delivered_at__gte=following).aggregate(first=Min("delivered_at"))[
+            "first"
+        ]
     # Months that wait for a rate, even if no order of theirs is left to count.
     waiting = CashbackMonth.objects.filter(status=MonthStatus.WAITING_FX, month__lt=current.date())
     if seller_ids is not None:
         waiting = waiting.filter(seller_id__in=seller_ids)
     return sorted(set(months) | set(waiting.values_list("month", flat=True)))
+
+
+def _sellers_of_month(month: date, seller_ids: list[int] | None) -> list[int]:
+    """The sellers a month's close has work for: counting orders of it not accrued yet, or
+    the month waiting for an FX rate."""
+    start, end = month_bounds(month)
+    orders = Order.objects.filter(
+        COUNTING, accrual__isnull=True, delivered_at__gte=start, delivered_at__lt=end
+    )
+    waiting = CashbackMonth.objects.filter(month=month, status=MonthStatus.WAITING_FX)
+    if seller_ids is not None:
+        orders = orders.filter(seller_id__in=seller_ids)
+        waiting = waiting.filter(seller_id__in=seller_ids)
+    with_orders = orders.order_by().values_list("seller_id", flat=True).distinct()
+    return sorted(set(with_orders) | set(waiting.values_list("seller_id", flat=True)))
 
 
 def close_months(
@@ -389,17 +449,37 @@ def close_months(
     """Close every ended seller-month not closed yet (or one month), and accrue the late
     orders of months closed before. Twice, or twice at once, has the effect of once."""
     scope = f"{len(seller_ids)} sellers" if seller_ids is not None else ""
-    with recorded("close_month", as_of=as_of, scope=scope) as counts:
+    done_for = seller_ids if month is None else ()
+    with recorded("close_month", as_of=as_of, scope=scope, done_for=done_for) as counts:
         months = [month] if month else months_to_close(as_of=as_of, seller_ids=seller_ids)
         for m in months:
             if month_bounds(m)[1] > as_of:
                 raise ValueError(f"{m:%Y-%m} has not ended as of {as_of.isoformat()}.")
-            _close_month(m, seller_ids=seller_ids, as_of=as_of, counts=counts)
+            _close_month_contained(m, seller_ids=seller_ids, as_of=as_of, counts=counts)
         if counts["accruals"] and connection.vendor == "postgresql":
             # Fresh statistics for the rows just written, before crediting plans over them.
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE cashback_accrual, cashback_pendingaccrual")
     return counts
+
+
+def _close_month_contained(month: date, *, seller_ids, as_of: datetime, counts: RunCounts):
+    """Close a month for every seller at once; should that fail, for one seller at a time,
+    so that a seller whose close fails stops no one else's (it is tried again next run)."""
+
+    def close(sellers) -> None:
+        done: Counter = Counter()
+        _close_month(month, seller_ids=sellers, as_of=as_of, counts=done)
+        counts.update(done)
+
+    for_all_or_each_seller(
+        counts,
+        all_at_once=lambda: close(seller_ids),
+        sellers=lambda: _sellers_of_month(month, seller_ids),
+        one_seller=lambda seller_id: close([seller_id]),
+        work=f"closing {month:%Y-%m}",
+        name=seller_label,
+    )
 
 
 class _MonthMoved(Exception):
@@ -455,7 +535,7 @@ def _close_month_once(month: date, *, seller_ids, counts: Counter) -> None:
             gmv = Decimal(gmv_cents or 0) / 100
             tier_rate, bonus = table.rates(gmv, plans.get(seller_id, Plan.MONTHLY))
             rate = tier_rate + bonus
-            total = round_money(gmv * rate / 100)
+            total = percent_of(gmv, rate)
             rows.append(
                 CashbackMonth(
                     seller_id=seller_id,
@@ -545,30 +625,29 @@ def _insert_shares(params: dict, seller_ids, month_ids: list[int]) -> int:
               AND (o.currency = %(usd)s OR fx.id IS NOT NULL)
         ),
         closing AS (
-            SELECT id AS month_id, seller_id, CAST(ROUND(total * 100) AS BIGINT) AS total_cents
+            SELECT id AS month_id, seller_id, {sql_cents("total")} AS total_cents
             FROM cashback_cashbackmonth WHERE {_sql_among("id", "closing")}
         ),
         shares AS (
             SELECT c.order_id, c.seller_id, c.delivered_at, c.refunded_amount, c.gmv_cents,
                    m.month_id, m.total_cents,
-                   CAST(SUM(c.gmv_cents) OVER (PARTITION BY c.seller_id) AS BIGINT) AS month_gmv
+                   SUM(c.gmv_cents) OVER (PARTITION BY c.seller_id) AS month_gmv
             FROM counted c JOIN closing m ON m.seller_id = c.seller_id
         ),
         split AS (
             SELECT s.*,
                    CASE WHEN month_gmv = 0 THEN 0
-                        ELSE gmv_cents * total_cents / month_gmv END AS floor_cents,
+                        ELSE {sql_muldiv("gmv_cents", "total_cents", "month_gmv")}
+                   END AS floor_cents,
                    CASE WHEN month_gmv = 0 THEN 0
-                        ELSE (gmv_cents * total_cents) %% month_gmv END AS remainder
+                        ELSE {sql_mulmod("gmv_cents", "total_cents", "month_gmv")} END AS remainder
             FROM shares s
         ),
         ranked AS (
             SELECT p.*,
                    ROW_NUMBER() OVER (PARTITION BY p.seller_id
                                       ORDER BY p.remainder DESC, p.order_id) AS place,
-                   p.total_cents
-                       - CAST(SUM(p.floor_cents) OVER (PARTITION BY p.seller_id) AS BIGINT)
-                       AS leftover
+                   p.total_cents - SUM(p.floor_cents) OVER (PARTITION BY p.seller_id) AS leftover
             FROM split p
         )"""
     accrue = f"""
@@ -603,6 +682,8 @@ def _insert_late_additions(params: dict, seller_ids, closed_before: set[int]) ->
     if not closed_before:
         return 0
     gmv = _sql_gmv_cents()
+    # GMV x rate %, in cents: the rate in units of 1e-4 percent, that is 1e-6.
+    late_share = sql_muldiv(f"({gmv})", sql_int("m.rate * 10000"), "1000000", half_up=True)
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -610,7 +691,7 @@ def _insert_late_additions(params: dict, seller_ids, closed_before: set[int]) ->
                 (month_id, seller_id, order_id, gmv_usd, amount, refunded_at_close, late,
                  due_at, status, created_at)
             SELECT m.id, o.seller_id, o.id, ({gmv}) / 100.0,
-                   (({gmv}) * CAST(ROUND(m.rate * 10000) AS BIGINT) + 500000) / 1000000 / 100.0,
+                   {late_share} / 100.0,
                    o.refunded_amount, TRUE, {_sql_plus_days("o.delivered_at", DUE_AFTER.days)},
                    'pending', %(now)s
             FROM orders_order o
@@ -703,14 +784,43 @@ def credit_cashback(
     totals, so that a crash half way leaves each accrual either credited once or still
     pending. Two runs at once credit each accrual once: a run resolves only accruals still
     listed as pending, under their row locks, and one held by another run is waited for,
-    then found resolved."""
+    then found resolved. A batch that fails is done again one seller at a time, so that a
+    seller whose crediting fails stops no one else's (it stays pending for the next run)."""
     scope = f"{len(seller_ids)} sellers" if seller_ids is not None else ""
-    with recorded("credit_cashback", as_of=as_of, scope=scope) as counts:
+    with recorded("credit_cashback", as_of=as_of, scope=scope, done_for=seller_ids) as counts:
         wallets_open(set(sellers_to_credit(as_of=as_of, seller_ids=seller_ids)))
         bounds = _batch_bounds(as_of=as_of, seller_ids=seller_ids, size=batch_size)
         for after, last in zip([None, *bounds], [*bounds, None], strict=True):
-            _credit_batch(as_of=as_of, seller_ids=seller_ids, after=after, last=last, counts=counts)
+            _credit_batch_contained(
+                as_of=as_of, seller_ids=seller_ids, after=after, last=last, counts=counts
+            )
     return counts
+
+
+def _credit_batch_contained(*, as_of: datetime, seller_ids, after, last, counts: RunCounts):
+    def credit(sellers) -> None:
+        done: Counter = Counter()
+        _credit_batch(as_of=as_of, seller_ids=sellers, after=after, last=last, counts=done)
+        counts.update(done)
+
+    def sellers_due() -> list[int]:
+        due = PendingAccrual.objects.filter(due_at__lte=as_of)
+        if after is not None:
+            due = due.filter(accrual_id__gt=after)
+        if last is not None:
+            due = due.filter(accrual_id__lte=last)
+        if seller_ids is not None:
+            due = due.filter(seller_id__in=seller_ids)
+        return sorted(due.order_by().values_list("seller_id", flat=True).distinct())
+
+    for_all_or_each_seller(
+        counts,
+        all_at_once=lambda: credit(seller_ids),
+        sellers=sellers_due,
+        one_seller=lambda seller_id: credit([seller_id]),
+        work="crediting its due cashback",
+        name=seller_label,
+    )
 
 
 # What resolving pending accruals moves in their months' totals.
@@ -874,23 +984,17 @@ def _sql_among(column: str, param: str) -> str:
 
 
 def _sql_credited_share() -> str:
-    """`credited_share` in SQL, of a row of cashback_accrual and its order o: in integer
-    cents, rounded half up by the remainder, so that it is exact on PostgreSQL and SQLite
-    alike (the tests hold the two to the same amounts)."""
-    amount = "CAST(ROUND(cashback_accrual.amount * 100) AS BIGINT)"
-    at_close = "CAST(ROUND(cashback_accrual.refunded_at_close * 100) AS BIGINT)"
-    refunded = "CAST(ROUND(o.refunded_amount * 100) AS BIGINT)"
-    base = (
-        "(CAST(ROUND(o.net_product_price * 100) AS BIGINT)"
-        " - CAST(ROUND(o.seller_funded_discount * 100) AS BIGINT))"
-    )
+    """`credited_share` in SQL, of a row of cashback_accrual and its order o: in whole cents,
+    exact on PostgreSQL and SQLite alike (the tests hold the two to the same amounts)."""
+    amount = sql_cents("cashback_accrual.amount")
+    at_close = sql_cents("cashback_accrual.refunded_at_close")
+    refunded = sql_cents("o.refunded_amount")
+    base = f"({sql_cents('o.net_product_price')} - {sql_cents('o.seller_funded_discount')})"
     was = f"({base} - {at_close})"
-    scaled = f"({amount} * ({base} - {refunded}))"  # the share times what the order kept
+    kept = f"({base} - {refunded})"
     return f"""CASE WHEN {refunded} <= {at_close} THEN cashback_accrual.amount
                     WHEN {was} <= 0 THEN 0
-                    ELSE ({scaled} / {was}
-                          + CASE WHEN 2 * ({scaled} %% {was}) >= {was} THEN 1 ELSE 0 END)
-                         / 100.0 END"""
+                    ELSE {sql_muldiv(amount, kept, was, half_up=True)} / 100.0 END"""
 
 
 def credited_share(
@@ -905,7 +1009,8 @@ def credited_share(
     was = base - refunded_at_close
     if was <= 0:
         return ZERO
-    return round_money(amount * (base - refunded) / was)
+    with exact():
+        return round_money(amount * (base - refunded) / was)
 
 
 def sellers_to_credit(*, as_of: datetime, seller_ids: list[int] | None = None) -> list[int]:

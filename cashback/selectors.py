@@ -38,7 +38,7 @@ from cashback.order_cashback import (
     tier_table_for,
 )
 from core.dates import month_start
-from core.money import round_money
+from core.money import percent_of
 from orders.models import FulfillmentChannel, Order
 from sellers.models import Seller
 from sellers.selectors import seller_plan_at
@@ -273,7 +273,7 @@ def cashback_progress(*, seller: Seller, at: datetime, table: TierTable | None =
         next_threshold=following[0] if following else None,
         next_rate=next_rate,
         gmv_to_next_tier=(following[0] - gmv).quantize(Decimal("0.01")) if following else None,
-        projected_cashback=round_money(gmv * (tier_rate + bonus) / 100),
+        projected_cashback=percent_of(gmv, tier_rate + bonus),
         progress_percent=max(0, min(100, percent)),
     )
 

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from core.models import JobRun
+from core.models import JobRun, SellerFailure
 
 
 class ReadOnlyAdminMixin:
@@ -31,4 +31,27 @@ class JobRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "status",
         "counts",
         "errors",
+    )
+
+
+@admin.register(SellerFailure)
+class SellerFailureAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """What is stuck: each seller whose part of a job failed at its last run, and why. The
+    job does everyone else's work and tries the seller again at every run; the row goes
+    when a run does the seller's part."""
+
+    list_display = ("job", "seller", "work", "error", "first_failed_at", "failures")
+    list_filter = ("job",)
+    search_fields = ("seller", "error")
+    list_select_related = ("last_run",)
+    readonly_fields = (
+        "job",
+        "seller_id",
+        "seller",
+        "work",
+        "error",
+        "first_failed_at",
+        "last_failed_at",
+        "failures",
+        "last_run",
     )

@@ -1,8 +1,12 @@
 """Calendar boundaries in the platform time zone (settings.TIME_ZONE); instants stay UTC."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.utils import timezone
+
+# The earliest instant an order's times may take: older dates are typing errors, and a close
+# would otherwise walk every month since.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def month_start(at: datetime) -> datetime:

@@ -5,18 +5,24 @@ connection. When the process dies (killed, out of memory, its machine lost) Post
 closes the connection and drops the lock with it: a run still `running` whose lock nobody
 holds has no process left, and the next run of any job records it as failed. On SQLite,
 which has no such locks, a run whose process died stays `running`.
+
+A job does its work for many sellers at once, and one seller's data must never stop the
+others: where a set-based step fails, the job does it again one seller at a time
+(`each_seller_apart`), and a seller whose part still fails is recorded (`SellerFailure`) while
+everyone else's work is done. The next run tries that seller again.
 """
 
 import traceback
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import datetime
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from core.models import JobRun
+from core.models import JobRun, SellerFailure
 
 # The advisory locks of job runs: this number in the key's high 32 bits, the run's id in
 # its low 32 bits (pg_locks shows them as classid and objid). Two runs four billion ids
@@ -29,18 +35,88 @@ ABANDONED = (
 )
 
 
+class RunCounts(Counter):
+    """What a run did, counted, and the sellers whose part of it failed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failures: dict[int, tuple[str, str, str]] = {}  # seller id: (seller, work, error)
+
+    def seller_failed(self, *, seller_id: int, seller: str, work: str, error: Exception) -> None:
+        self.failures[seller_id] = (seller, work, failure_reason(error))
+        self["sellers_failed"] = len(self.failures)
+
+
+def failure_reason(error: Exception) -> str:
+    """An error as an operator reads it: its kind and its message (PostgreSQL's detail too)."""
+    message = " ".join(str(error).split()) or "(no message)"
+    return f"{type(error).__name__}: {message}"[:2000]
+
+
+# What tells a run to stop, not that a seller's data is at fault: never contained.
+STOPS = (SoftTimeLimitExceeded,)
+
+
+def for_all_or_each_seller(
+    counts: RunCounts,
+    *,
+    all_at_once: Callable[[], object],
+    sellers: Callable[[], Iterable[int]],
+    one_seller: Callable[[int], object],
+    work: str,
+    name: Callable[[int], str],
+) -> None:
+    """Do a step of a job for all its sellers at once, in one transaction (`all_at_once`);
+    should that fail, do it for one seller at a time (`one_seller` for each of `sellers()`,
+    `each_seller_apart`), so that the sellers whose part fails stop no one else's."""
+    try:
+        with transaction.atomic():
+            all_at_once()
+    except STOPS:
+        raise
+    except Exception:  # whatever it was, each seller is tried on its own
+        each_seller_apart(counts, sellers(), work=work, do=one_seller, name=name)
+
+
+def each_seller_apart(
+    counts: RunCounts,
+    seller_ids: Iterable[int],
+    *,
+    work: str,
+    do: Callable[[int], object],
+    name: Callable[[int], str],
+) -> None:
+    """Do `do(seller_id)` for one seller at a time, each in its own transaction (a savepoint
+    inside a caller's): a seller whose part fails is recorded with the reason, rolled back
+    alone, and the others go on."""
+    for seller_id in seller_ids:
+        try:
+            with transaction.atomic():
+                do(seller_id)
+        except STOPS:
+            raise
+        except Exception as exc:  # any failure of one seller's data stays that seller's
+            counts.seller_failed(seller_id=seller_id, seller=name(seller_id), work=work, error=exc)
+
+
 @contextmanager
-def recorded(job: str, *, as_of: datetime, scope: str = "") -> Iterator[Counter]:
+def recorded(
+    job: str, *, as_of: datetime, scope: str = "", done_for: Collection[int] | None = ()
+) -> Iterator[RunCounts]:
     """Record a run of `job`: its row is written first (outside the job's transactions, so
     that it survives their rollback), then finished with the counts the job kept, or with
     the error that stopped it, which is raised again. Runs whose process died before they
-    could finish are recorded as failed first."""
+    could finish are recorded as failed first.
+
+    The sellers whose part failed are named in the run's errors and kept as stuck
+    (`SellerFailure`); a seller stuck before whose part this run did (`done_for`: these
+    sellers, or None for every seller) is stuck no longer."""
     runs_abandoned_fail()
     with transaction.atomic():
         # Locked before its row can be seen: no run is ever found running and unheld.
         run = JobRun.objects.create(job=job, scope=scope, as_of=as_of, started_at=timezone.now())
         _lock("pg_advisory_lock", run.pk)
-    counts: Counter = Counter()
+    counts = RunCounts()
     try:
         try:
             yield counts
@@ -49,18 +125,57 @@ def recorded(job: str, *, as_of: datetime, scope: str = "") -> Iterator[Counter]
                 status=JobRun.Status.FAILED,
                 finished_at=timezone.now(),
                 counts=dict(counts),
-                errors="".join(traceback.format_exception(exc))[-20000:],
+                errors=(_failures_text(counts) + "".join(traceback.format_exception(exc)))[-20000:],
             )
+            _keep_failures(job, run, counts, done_for=())
             raise
         JobRun.objects.filter(pk=run.pk).update(
-            status=JobRun.Status.SUCCEEDED,
+            status=JobRun.Status.PARTLY_FAILED if counts.failures else JobRun.Status.SUCCEEDED,
             finished_at=timezone.now(),
             counts=dict(counts),
-            errors="",
+            errors=_failures_text(counts)[:20000],
         )
+        _keep_failures(job, run, counts, done_for=done_for)
     finally:
         with suppress(DatabaseError):  # the connection is gone, and its lock with it
             _lock("pg_advisory_unlock", run.pk)
+
+
+def _failures_text(counts: RunCounts) -> str:
+    return "".join(
+        f"Seller {seller}, {work}: {error}\n" for seller, work, error in counts.failures.values()
+    )
+
+
+def _keep_failures(
+    job: str, run: JobRun, counts: RunCounts, *, done_for: Collection[int] | None
+) -> None:
+    """Keep the sellers that failed as stuck, counting the runs in a row they failed in, and
+    let go of those whose part this run did."""
+    now = timezone.now()
+    with transaction.atomic():
+        for seller_id, (seller, work, error) in counts.failures.items():
+            failure, created = SellerFailure.objects.select_for_update().get_or_create(
+                job=job,
+                seller_id=seller_id,
+                defaults={
+                    "seller": seller,
+                    "work": work,
+                    "error": error,
+                    "first_failed_at": now,
+                    "last_failed_at": now,
+                    "last_run": run,
+                },
+            )
+            if not created:
+                failure.seller, failure.work, failure.error = seller, work, error
+                failure.last_failed_at, failure.last_run = now, run
+                failure.failures += 1
+                failure.save()
+        done = SellerFailure.objects.filter(job=job).exclude(seller_id__in=list(counts.failures))
+        if done_for is not None:
+            done = done.filter(seller_id__in=list(done_for))
+        done.delete()
 
 
 def runs_abandoned_fail() -> int:

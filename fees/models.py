@@ -3,6 +3,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Round
 
 from cashback.models import Campaign, Registration
+from core.money import TOTAL
 from orders.models import Order, OrderEvent
 from sellers.models import Seller
 
@@ -94,9 +95,9 @@ class SettledRecord(models.Model):
     period_start = models.DateField()
     period_end = models.DateField(help_text="The period's last day (inclusive).")
     orders_count = models.PositiveIntegerField()
-    fees_charged = models.DecimalField(**AMOUNT)
-    fees_refunded = models.DecimalField(**AMOUNT)
-    net = models.DecimalField(**AMOUNT)
+    fees_charged = models.DecimalField(**TOTAL)
+    fees_refunded = models.DecimalField(**TOTAL)
+    net = models.DecimalField(**TOTAL)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -13,12 +13,13 @@ from django.utils import timezone
 
 from cashback.models import Campaign, CampaignRate, Registration
 from cashback.selectors import coverage_for, rate_in_force
-from core.jobs import recorded
-from core.money import cents, round_money
+from core.jobs import STOPS, RunCounts, recorded
+from core.money import cents, exact, percent_of, round_money
 from fees.models import FeeEntry, FeeEntryKind, SettledRecord, SettledRecordLine
 from orders.inserts import insert_rows
 from orders.models import Order
 from orders.steps import AppliedStep
+from sellers.selectors import seller_label
 
 ZERO = Decimal("0.00")
 # Periods start on Mondays: this one, and every SETTLEMENT_PERIOD_DAYS after it.
@@ -28,7 +29,7 @@ PERIOD_ANCHOR = date(2024, 1, 1)
 def service_fee(*, fee_base: Decimal, rate: Decimal) -> Decimal:
     """The service fee: (net product price - seller-funded discount) x rate / 100, rounded
     half up to the cent, in the order's currency."""
-    return round_money(fee_base * rate / 100)
+    return percent_of(fee_base, rate)
 
 
 def fee_refund(
@@ -43,7 +44,8 @@ def fee_refund(
         return remaining
     if fee_base == 0:
         return ZERO
-    return min(round_money(charge * refunded / fee_base), remaining)
+    with exact():
+        return min(round_money(charge * refunded / fee_base), remaining)
 
 
 # Step handlers (orders.steps) --------------------------------------------------------------
@@ -216,7 +218,7 @@ def settle_fees(*, as_of: datetime, seller_ids: list[int] | None = None) -> Coun
     its unsettled entries. An entry that arrives after its period was settled goes into the
     first later period that is not. Running it twice, or twice at once, settles once."""
     scope = f"{len(seller_ids)} sellers" if seller_ids is not None else ""
-    with recorded("settle_fees", as_of=as_of, scope=scope) as counts:
+    with recorded("settle_fees", as_of=as_of, scope=scope, done_for=seller_ids) as counts:
         current, _ = period_of(timezone.localdate(as_of))
         cutoff = _local_midnight(current)  # the end of the last ended period
         unsettled = FeeEntry.objects.filter(settled_line__isnull=True, occurred_at__lt=cutoff)
@@ -239,7 +241,7 @@ def settle_fees(*, as_of: datetime, seller_ids: list[int] | None = None) -> Coun
     return counts
 
 
-def _settle_seller(seller_id, rows, last_settled, current: date, counts: Counter) -> None:
+def _settle_seller(seller_id, rows, last_settled, current: date, counts: RunCounts) -> None:
     groups: dict[tuple[str, date], list[tuple]] = defaultdict(list)
     for row in rows:
         currency, occurred_at = row[2], row[3]
@@ -276,6 +278,13 @@ def _settle_seller(seller_id, rows, last_settled, current: date, counts: Counter
     except IntegrityError:
         # Another run settled this seller at the same moment: its records stand.
         counts["sellers_settled_elsewhere"] += 1
+        return
+    except STOPS:
+        raise
+    except Exception as exc:  # one seller's failure stops no one else's settlement
+        counts.seller_failed(
+            seller_id=seller_id, seller=seller_label(seller_id), work="settling its fees", error=exc
+        )
         return
     counts.update(done)
     counts["sellers"] += 1

@@ -57,3 +57,9 @@ def seller_plan_at(*, seller: Seller, at: datetime) -> str:
     if plan is None:
         plan = _first(changes).values_list("plan", flat=True).first()
     return plan
+
+
+def seller_label(seller_id: int) -> str:
+    """A shop as an operator names it: "Demo Shop (demo-shop)"."""
+    shop = Seller.objects.filter(pk=seller_id).values_list("name", "slug").first()
+    return f"{shop[0]} ({shop[1]})" if shop else f"#{seller_id} (deleted)"

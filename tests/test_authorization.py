@@ -266,6 +266,7 @@ ADMIN = {
     "sellers.apikey": (False, False),
     "sellers.planchange": (False, False),
     "core.jobrun": (False, False),
+    "core.sellerfailure": (False, False),
     "orders.order": (False, False),
     "wallet.wallet": (False, False),
     "wallet.walletentry": (False, False),

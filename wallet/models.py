@@ -4,9 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from core.money import TOTAL
 from sellers.models import Seller
-
-AMOUNT = {"max_digits": 16, "decimal_places": 2}
 
 
 class Wallet(models.Model):
@@ -15,7 +14,7 @@ class Wallet(models.Model):
 
     seller = models.OneToOneField(Seller, on_delete=models.PROTECT, related_name="wallet")
     currency = models.CharField(max_length=3, default="USD")
-    balance = models.DecimalField(**AMOUNT, default=Decimal("0.00"))
+    balance = models.DecimalField(**TOTAL, default=Decimal("0.00"))
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -40,8 +39,8 @@ class WalletEntry(models.Model):
         Wallet, on_delete=models.PROTECT, related_name="entries", db_index=False
     )
     kind = models.CharField(max_length=16, choices=EntryKind.choices)
-    amount = models.DecimalField(**AMOUNT, help_text="Signed: credits are positive.")
-    balance_after = models.DecimalField(**AMOUNT)
+    amount = models.DecimalField(**TOTAL, help_text="Signed: credits are positive.")
+    balance_after = models.DecimalField(**TOTAL)
     reference = models.CharField(
         max_length=100,
         blank=True,

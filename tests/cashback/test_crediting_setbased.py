@@ -11,14 +11,14 @@ from decimal import Decimal
 from itertools import accumulate
 
 import pytest
-from django.db import IntegrityError, connection, connections, transaction
+from django.db import connection, connections, transaction
 from django.db.models import Count, F
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from cashback.models import Accrual, AccrualStatus, CashbackMonth, MonthStatus, PendingAccrual
 from cashback.order_cashback import credit_cashback, credited_share
-from core.models import JobRun
+from core.models import JobRun, SellerFailure
 from orders.models import FulfillmentChannel, Order, OrderStatus
 from tests.cashback.test_crediting import balance_of, reconcile
 from tests.concurrency import race
@@ -304,13 +304,18 @@ def test_an_accrual_posted_before_is_refused_by_its_reference_and_nothing_moves(
     PendingAccrual.objects.create(accrual=accruals[1], seller=seller, due_at=accruals[1].due_at)
     make_accruals(seller, [(10000, 0, 0, 0, 70, False)])  # in the same batch, after it
 
-    with pytest.raises(IntegrityError):
-        credit_cashback(as_of=AS_OF)
+    counts = credit_cashback(as_of=AS_OF)
 
+    assert counts["sellers_failed"] == 1 and counts["credited"] == 0
     assert WalletEntry.objects.count() == 3
     assert Wallet.objects.get(seller=seller).balance == D("1.50")
     assert Accrual.objects.filter(status=AccrualStatus.PENDING).count() == 2
-    assert JobRun.objects.filter(job="credit_cashback").latest("pk").status == "failed"
+    run = JobRun.objects.filter(job="credit_cashback").latest("pk")
+    assert run.status == "partly_failed"
+    assert f"Seller {seller.name} ({seller.slug}), crediting" in run.errors
+    assert "IntegrityError" in run.errors
+    stuck = SellerFailure.objects.get(job="credit_cashback")
+    assert (stuck.seller_id, stuck.failures) == (seller.pk, 1)
     assert_ledger_consistent(seller)
 
 
