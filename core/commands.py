@@ -1,10 +1,12 @@
-"""What the job commands share: reading --as-of."""
+"""What the job commands share: reading --as-of, and saying which sellers failed."""
 
 from datetime import datetime
 
 from django.core.management.base import CommandError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+
+from core.jobs import RunCounts
 
 
 def as_of(value: str | None) -> datetime:
@@ -20,3 +22,13 @@ def as_of(value: str | None) -> datetime:
             "such as 2026-11-23T00:00:00Z."
         )
     return parsed
+
+
+def fail_for_sellers(counts: RunCounts) -> None:
+    """After a run that did everyone else's work: a non-zero exit naming each seller whose
+    part failed, so that an operator's scheduler sees it (the admin lists them as stuck)."""
+    if counts.failures:
+        lines = [f"  {seller}, {work}: {error}" for seller, work, error in counts.failures.values()]
+        raise CommandError(
+            f"{len(lines)} sellers failed and are tried again at the next run:\n" + "\n".join(lines)
+        )

@@ -29,7 +29,7 @@ def sql_muldiv(a: str, b: str, c: str, *, half_up: bool = False) -> str:
     if _sqlite():
         return f"exact_muldiv({a}, {b}, {c}, {int(half_up)})"
     if half_up:
-        return f"DIV(2 * CAST({a} AS NUMERIC) * ({b}) + ({c}), 2 * ({c}))"
+        return f"DIV(2 * CAST({a} AS NUMERIC) * ({b}) + ({c}), 2 * CAST({c} AS NUMERIC))"
     return f"DIV(CAST({a} AS NUMERIC) * ({b}), {c})"
 
 

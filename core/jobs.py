@@ -178,6 +178,15 @@ def _keep_failures(
         done.delete()
 
 
+def sellers_stuck() -> list[str]:
+    """Each seller a job failed for at its last run, and why: work that waits."""
+    return [
+        f"{f.job} is stuck for seller {f.seller} since {f.first_failed_at:%Y-%m-%d %H:%M} "
+        f"({f.failures} runs in a row), {f.work}: {f.error}"
+        for f in SellerFailure.objects.all()
+    ]
+
+
 def runs_abandoned_fail() -> int:
     """Record as failed the runs still `running` whose lock no connection to this database
     holds: their process is gone. Returns how many. Best effort, never in the way of the

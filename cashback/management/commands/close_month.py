@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from cashback.order_cashback import close_months, month_bounds
+from core.commands import fail_for_sellers
 from sellers.models import Seller
 
 
@@ -35,3 +36,4 @@ class Command(BaseCommand):
             f"accruals ({counts['late_accruals']} late); {counts['months_waiting_fx']} wait for "
             "an FX rate."
         )
+        fail_for_sellers(counts)

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from cashback.order_cashback import credit_cashback
-from core.commands import as_of
+from core.commands import as_of, fail_for_sellers
 
 
 class Command(BaseCommand):
@@ -16,3 +16,4 @@ class Command(BaseCommand):
             f"Credited {counts['credited']} accruals ({counts['lowered']} lowered for refunds), "
             f"voided {counts['voided']}."
         )
+        fail_for_sellers(counts)

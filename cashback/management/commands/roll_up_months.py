@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from cashback.order_cashback import roll_up_months
-from core.commands import as_of
+from core.commands import as_of, fail_for_sellers
 
 
 class Command(BaseCommand):
@@ -16,3 +16,4 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         counts = roll_up_months(as_of=as_of(options["as_of"]))
         self.stdout.write(f"Summed the month so far of {counts['sellers']} sellers.")
+        fail_for_sellers(counts)

@@ -4,13 +4,15 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
 from cashback.order_cashback import cashback_mismatches
+from core.jobs import sellers_stuck
 from fees.services import fee_mismatches
 from wallet.selectors import wallet_mismatches
 
 
 class Command(BaseCommand):
     help = "Check the money: every order's fee entries against its fee, every settled record "
-    help += "against its entries. Exits non-zero naming each mismatch."
+    help += "against its entries, the months, accruals and wallets; and name every seller a "
+    help += "job is stuck on. Exits non-zero naming each mismatch."
 
     def handle(self, *args, **options) -> None:
         # On PostgreSQL every check reads the same instant of the data, whatever is written
@@ -28,6 +30,7 @@ class Command(BaseCommand):
                 "service fees": fee_mismatches(),
                 "wallets": wallet_mismatches(),
                 "order cashback": cashback_mismatches(),
+                "jobs": sellers_stuck(),
             }
         problems = [f"{area}: {p}" for area, found in checks.items() for p in found]
         for problem in problems:

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from core.commands import as_of
+from core.commands import as_of, fail_for_sellers
 from fees.services import settle_fees
 
 
@@ -16,3 +16,4 @@ class Command(BaseCommand):
             f"Settled {counts['records']} records holding {counts['entries']} entries "
             f"for {counts['sellers']} sellers."
         )
+        fail_for_sellers(counts)

@@ -1,0 +1,245 @@
+"""One seller's failing data never stops another seller's money (the jobs, per seller).
+
+Each money job works for many sellers at once. Here the database refuses one seller's
+writes, as it would a total that overflows its column: the job does everyone else's work,
+names that seller and the reason in its run, keeps the seller as stuck, tries it again at
+the next run, and lets go of it once its part is done.
+"""
+
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal as D
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from cashback.models import Accrual, AccrualStatus, CashbackMonth, MonthSoFar
+from cashback.order_cashback import close_months, credit_cashback, roll_up_months
+from cashback.services import Actor, registration_create
+from core.models import JobRun, SellerFailure
+from fees.models import SettledRecord
+from fees.services import settle_fees
+from orders.services import orders_create
+from tests.factories import SellerFactory, SellerUserFactory, make_campaign
+from tests.orders.conftest import T0, order_input
+
+# What each database says when a seller's data outgrows it.
+OVERFLOW = "DataError: " + (
+    "numeric field overflow" if connection.vendor == "postgresql" else "string or blob too big"
+)
+AFTER_OCTOBER = datetime(2026, 11, 1, 1, tzinfo=UTC)
+SETTLE_AT = datetime(2026, 10, 12, 1, tzinfo=UTC)  # the week of 2026-09-28 has ended
+CREDIT_AT = datetime(2026, 11, 5, 1, tzinfo=UTC)  # 30 days after the orders' delivery
+
+
+def overflow():
+    raise OverflowError("Python int too large to convert to SQLite INTEGER")
+
+
+@contextmanager
+def refused(table: str, seller):
+    """The database refuses every row of `table` written for `seller`, with the error a
+    numeric overflow gives, until the block ends."""
+    name = f"refuse_{table}_{seller.pk}"
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"""CREATE FUNCTION {name}() RETURNS trigger AS $$
+                    BEGIN
+                        IF NEW.seller_id = {seller.pk} THEN
+                            RAISE EXCEPTION USING ERRCODE = 'numeric_value_out_of_range',
+                                                  MESSAGE = 'numeric field overflow';
+                        END IF;
+                        RETURN NEW;
+                    END $$ LANGUAGE plpgsql"""
+            )
+            cursor.execute(
+                f"CREATE TRIGGER {name} BEFORE INSERT OR UPDATE ON {table} "
+                f"FOR EACH ROW EXECUTE FUNCTION {name}()"
+            )
+        else:
+            # As SQLite's exact arithmetic refuses a result too large for its integers.
+            connection.connection.create_function("refuse_write", 0, overflow)
+            for event in ("INSERT", "UPDATE"):
+                cursor.execute(
+                    f"CREATE TRIGGER {name}_{event} BEFORE {event} ON {table} "
+                    f"WHEN NEW.seller_id = {seller.pk} BEGIN SELECT refuse_write(); END"
+                )
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute(f"DROP TRIGGER {name} ON {table}")
+                cursor.execute(f"DROP FUNCTION {name}()")
+            else:
+                for event in ("INSERT", "UPDATE"):
+                    cursor.execute(f"DROP TRIGGER {name}_{event}")
+
+
+@pytest.fixture
+def sellers(db):
+    """Three shops, each with October orders in the Bonus Cashback Program: $2,000.00 of
+    Order Center GMV each, delivered on 2026-10-04."""
+    campaign = make_campaign(slug="bonus")
+    shops = [SellerFactory(name=f"Shop {n}") for n in "ABC"]
+    for shop in shops:
+        registration_create(
+            seller=shop,
+            campaign=campaign,
+            agree_to_terms=True,
+            actor=Actor.seller_user(SellerUserFactory(seller=shop)),
+            now=T0 - timedelta(days=30),
+        )
+        inputs = [
+            order_input(
+                external_id=f"{shop.slug}-{n}",
+                net_product_price=D("1000.00"),
+                seller_funded_discount=D("0.00"),
+            )
+            for n in range(2)
+        ]
+        assert [r.result for r in orders_create(seller=shop, inputs=inputs)] == ["created"] * 2
+    return shops
+
+
+def stuck(job: str) -> dict[int, SellerFailure]:
+    return {f.seller_id: f for f in SellerFailure.objects.filter(job=job)}
+
+
+def last_run(job: str) -> JobRun:
+    return JobRun.objects.filter(job=job).latest("pk")
+
+
+def test_the_close_closes_every_other_seller_and_names_the_one_it_cannot(sellers):
+    a, b, c = sellers
+    with refused("cashback_cashbackmonth", b):
+        counts = close_months(as_of=AFTER_OCTOBER)
+        again = close_months(as_of=AFTER_OCTOBER)
+
+    assert counts["months_closed"] == 2 and counts["sellers_failed"] == 1
+    closed = dict(CashbackMonth.objects.values_list("seller_id", "total"))
+    assert closed == {a.pk: D("10.00"), c.pk: D("10.00")}  # $2,000 at 0.5 %
+    assert not Accrual.objects.filter(seller=b).exists()
+    run = last_run("close_month")
+    assert run.status == JobRun.Status.PARTLY_FAILED
+    assert run.errors.startswith(f"Seller Shop B ({b.slug}), closing 2026-10: ")
+    assert OVERFLOW in run.errors
+    assert run.errors.count("\n") == 1  # one line a seller
+    assert again["months_closed"] == 0
+    failure = stuck("close_month")[b.pk]
+    assert (failure.failures, failure.seller, failure.work) == (
+        2,
+        f"Shop B ({b.slug})",
+        "closing 2026-10",
+    )
+
+    # The next run, with the seller's data put right, closes it and lets go of it.
+    counts = close_months(as_of=AFTER_OCTOBER)
+    assert counts["months_closed"] == 1 and "sellers_failed" not in counts
+    assert CashbackMonth.objects.get(seller=b).total == D("10.00")
+    assert stuck("close_month") == {}
+    assert last_run("close_month").status == JobRun.Status.SUCCEEDED
+
+
+def test_a_chunk_lets_go_only_of_the_stuck_sellers_it_did(sellers):
+    a, b, c = sellers
+    with refused("cashback_cashbackmonth", b), refused("cashback_cashbackmonth", c):
+        close_months(as_of=AFTER_OCTOBER)
+    assert set(stuck("close_month")) == {b.pk, c.pk}
+
+    close_months(as_of=AFTER_OCTOBER, seller_ids=[a.pk, b.pk])  # a chunk without C
+
+    assert set(stuck("close_month")) == {c.pk}
+
+
+def test_the_roll_up_sums_every_other_seller_and_keeps_the_stuck_ones_last_sum(sellers):
+    a, b, c = sellers
+    roll_up_months(as_of=datetime(2026, 10, 4, 12, tzinfo=UTC))
+    earlier = MonthSoFar.objects.get(seller=b).through
+    more = order_input(external_id="late-hour", delivered_at=T0 + timedelta(days=5))
+    for shop in sellers:
+        orders_create(seller=shop, inputs=[more])
+
+    with refused("cashback_monthsofar", b):
+        counts = roll_up_months(as_of=datetime(2026, 10, 7, 12, tzinfo=UTC))
+
+    assert counts["sellers"] == 2 and counts["sellers_failed"] == 1
+    rows = {r.seller_id: r for r in MonthSoFar.objects.all()}
+    assert rows[a.pk].orders_count == rows[c.pk].orders_count == 3
+    assert (rows[b.pk].through, rows[b.pk].orders_count) == (earlier, 2)
+    assert last_run("roll_up_months").status == JobRun.Status.PARTLY_FAILED
+    assert set(stuck("roll_up_months")) == {b.pk}
+
+    roll_up_months(as_of=datetime(2026, 10, 7, 13, tzinfo=UTC))
+    assert MonthSoFar.objects.get(seller=b).orders_count == 3
+    assert stuck("roll_up_months") == {}
+
+
+def test_the_settlement_settles_every_other_seller_and_names_the_one_it_cannot(sellers):
+    a, b, c = sellers
+    with refused("fees_settledrecord", a):
+        counts = settle_fees(as_of=SETTLE_AT)
+
+    assert counts["sellers"] == 2 and counts["sellers_failed"] == 1
+    settled = dict(SettledRecord.objects.values_list("seller_id", "net"))
+    assert settled == {b.pk: D("60.00"), c.pk: D("60.00")}  # 2 x 1,000.00 at 3 %
+    run = last_run("settle_fees")
+    assert run.status == JobRun.Status.PARTLY_FAILED
+    assert f"Seller Shop A ({a.slug}), settling its fees: " in run.errors
+
+    settle_fees(as_of=SETTLE_AT)
+    assert SettledRecord.objects.get(seller=a).net == D("60.00")
+    assert stuck("settle_fees") == {}
+
+
+def test_crediting_credits_every_other_seller_and_leaves_the_stuck_ones_pending(sellers):
+    a, b, c = sellers
+    close_months(as_of=AFTER_OCTOBER)
+    with refused("cashback_accrual", c):
+        counts = credit_cashback(as_of=CREDIT_AT, batch_size=3)  # batches across sellers
+
+    assert counts["credited"] == 4 and counts["sellers_failed"] == 1
+    statuses = {
+        shop.pk: set(Accrual.objects.filter(seller=shop).values_list("status", flat=True))
+        for shop in sellers
+    }
+    assert statuses == {
+        a.pk: {AccrualStatus.CREDITED},
+        b.pk: {AccrualStatus.CREDITED},
+        c.pk: {AccrualStatus.PENDING},
+    }
+    assert set(stuck("credit_cashback")) == {c.pk}
+    with pytest.raises(CommandError, match="1 mismatches"):
+        call_command("reconcile")
+
+    credit_cashback(as_of=CREDIT_AT)
+    assert set(Accrual.objects.values_list("status", flat=True)) == {AccrualStatus.CREDITED}
+    assert stuck("credit_cashback") == {}
+    call_command("reconcile")
+
+
+def test_reconcile_names_each_stuck_seller_and_why(sellers, capsys):
+    _, b, _ = sellers
+    with refused("cashback_cashbackmonth", b):
+        close_months(as_of=AFTER_OCTOBER)
+
+    with pytest.raises(CommandError, match="1 mismatches"):
+        call_command("reconcile")
+
+    err = capsys.readouterr().err
+    assert f"jobs: close_month is stuck for seller Shop B ({b.slug}) since " in err
+    assert "(1 runs in a row), closing 2026-10: " in err
+
+
+def test_a_command_does_everyone_elses_work_then_exits_naming_the_stuck_seller(sellers):
+    a, b, c = sellers
+    with refused("fees_settledrecord", c), pytest.raises(CommandError) as refusal:
+        call_command("settle_fees", "--as-of", SETTLE_AT.isoformat())
+
+    assert str(refusal.value).startswith(
+        "1 sellers failed and are tried again at the next run:\n"
+        f"  Shop C ({c.slug}), settling its fees: DataError: "
+    )
+    assert set(SettledRecord.objects.values_list("seller_id", flat=True)) == {a.pk, b.pk}
