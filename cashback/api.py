@@ -135,10 +135,20 @@ class RegistrationSerializer(serializers.ModelSerializer):
         return registration.previous_status or None
 
 
+# Only true registers; false is refused (400) with the reason, so the schema takes true alone.
+@extend_schema_field(
+    {
+        "type": "boolean",
+        "enum": [True],
+        "description": "true: you have read and agree to the campaign's terms and conditions.",
+    }
+)
+class AgreeField(serializers.BooleanField):
+    pass
+
+
 class RegisterSerializer(StrictSerializer):
-    agree_to_terms = serializers.BooleanField(
-        help_text="true: you have read and agree to the campaign's terms and conditions."
-    )
+    agree_to_terms = AgreeField()
     terms_version = serializers.IntegerField(
         required=False,
         min_value=1,
@@ -192,6 +202,7 @@ class CampaignRegister(generics.GenericAPIView):
             201: RegistrationSerializer,
             400: VALIDATION_ERROR,
             409: ErrorSerializer,
+            413: ErrorSerializer,  # a body above the size limit
             **ERRORS,
         },
     )
@@ -219,7 +230,7 @@ class CampaignRegister(generics.GenericAPIView):
 class RegistrationFilterSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=RegistrationStatus.choices, required=False)
     # Exactly a slug, as the schema's pattern says: no surrounding space trimmed away, and no
-    # trailing newline let through, as Python's "$" would. (An empty value is no filter.)
+    # trailing newline let through, as Python's "$" would.
     campaign = serializers.RegexField(
         r"\A[-a-zA-Z0-9_]+\Z",
         required=False,
@@ -235,8 +246,8 @@ class RegistrationFilterSerializer(serializers.Serializer):
         OpenApiParameter(
             "campaign",
             str,
-            description="A campaign's slug; empty for any.",
-            pattern=r"^[-a-zA-Z0-9_]*$",
+            description="A campaign's slug.",
+            pattern=r"^[-a-zA-Z0-9_]+$",
             required=False,
         ),
     ],
@@ -248,7 +259,8 @@ class RegistrationList(SellerScopedListAPIView):
     pagination_class = CursorPagination
 
     def get_base_queryset(self) -> QuerySet[Registration]:
-        filters = RegistrationFilterSerializer(data=self.request.query_params)
+        # A plain dict, as for orders: from a QueryDict, DRF takes an empty value for none.
+        filters = RegistrationFilterSerializer(data=self.request.query_params.dict())
         filters.is_valid(raise_exception=True)
         registrations = _registrations()
         if "status" in filters.validated_data:

@@ -40,7 +40,7 @@ from cashback.models import (
 )
 from core.currencies import is_currency
 from core.dates import month_start
-from core.dialect import sql_cents, sql_int, sql_muldiv, sql_mulmod
+from core.dialect import sql_cents, sql_cents_at_rate, sql_muldiv, sql_mulmod, sql_percent_of_cents
 from core.jobs import RunCounts, for_all_or_each_seller, recorded
 from core.money import cents, exact, percent_of, round_money
 from orders.models import FulfillmentChannel, Order, OrderStatus
@@ -223,12 +223,11 @@ def _sql_plus_days(column: str, days: int) -> str:
 
 def _sql_gmv_cents() -> str:
     """An order's GMV in US cents: paid for the products less refunds, times its delivery
-    day's rate (in units of 1e-8), rounded half up. Whole numbers, exact at any size, so
-    that every database agrees."""
-    paid = sql_cents("o.net_product_price - o.seller_funded_discount - o.refunded_amount")
-    rate = f"""CASE WHEN o.currency = %(usd)s THEN 100000000
-                    ELSE {sql_int("fx.rate_to_usd * 100000000")} END"""
-    return sql_muldiv(paid, rate, "100000000", half_up=True)
+    day's rate, rounded half up. Whole numbers, exact at any size, so that every database
+    agrees."""
+    paid = "o.net_product_price - o.seller_funded_discount - o.refunded_amount"
+    return f"""CASE WHEN o.currency = %(usd)s THEN {sql_cents(paid)}
+                    ELSE {sql_cents_at_rate(paid, "fx.rate_to_usd", places=8)} END"""
 
 
 def _sql_counting_orders(extra: str = "", *, unaccrued: bool = False) -> str:
@@ -682,8 +681,7 @@ def _insert_late_additions(params: dict, seller_ids, closed_before: set[int]) ->
     if not closed_before:
         return 0
     gmv = _sql_gmv_cents()
-    # GMV x rate %, in cents: the rate in units of 1e-4 percent, that is 1e-6.
-    late_share = sql_muldiv(f"({gmv})", sql_int("m.rate * 10000"), "1000000", half_up=True)
+    late_share = sql_percent_of_cents(f"({gmv})", "m.rate")
     with connection.cursor() as cursor:
         cursor.execute(
             f"""

@@ -64,6 +64,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "config.middleware.HealthCheckMiddleware",
+    "config.middleware.ApiNoStoreMiddleware",
+    "config.middleware.PageBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -199,6 +201,14 @@ CACHES = {
     )
 }
 
+# Request bodies. The API's largest valid request, a bulk of 1,000 orders of 100 items with
+# every field at its longest, is 34.9 MB as json.dumps writes it and 40.9 MB indented by two
+# spaces (tests/orders/test_body_limit.py posts it): it fits, and a larger body is a JSON
+# 413. Every other path keeps Django's default (config.middleware.PageBodyLimitMiddleware),
+# so that a sign-in form cannot be made to read 40 MiB.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 40 * 1024 * 1024
+PAGE_DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+
 # REST API for integrators: bearer API keys only, JSON only, deny by default.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["sellers.authentication.ApiKeyAuthentication"],
@@ -206,6 +216,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["sellers.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "sellers.api.exception_handler",
     "UNAUTHENTICATED_USER": None,
     "COERCE_DECIMAL_TO_STRING": True,
     # Escape non-ASCII in answers: an error that quotes bad input back can always be written.
@@ -230,6 +241,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "sellers.api.currencies_are_codes",
+        "sellers.api.api_answers_are_not_stored",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "RegistrationStatusEnum": "cashback.models.RegistrationStatus.choices",
         "OrderStatusEnum": "orders.models.OrderStatus.choices",

@@ -1,6 +1,7 @@
 import logging
 
 from django.conf import settings
+from django.core.exceptions import DisallowedHost, RequestDataTooBig
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
@@ -8,6 +9,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from config.celery import app as celery_app
+from sellers.api import body_too_large
 
 logger = logging.getLogger(__name__)
 
@@ -48,8 +50,28 @@ def _is_api(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
 
 
+# Django's own error answers. Under /api/ a client reads JSON, {"detail": ...} as the API's
+# own errors; the Seller Center and the admin keep their pages.
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _is_api(request):
+        if isinstance(exception, RequestDataTooBig):
+            return JsonResponse({"detail": body_too_large().detail}, status=413)
+        if isinstance(exception, DisallowedHost):
+            return JsonResponse({"detail": "This host name is not served here."}, status=400)
+        return JsonResponse({"detail": "The request could not be read."}, status=400)
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _is_api(request):
+        detail = str(exception or "") or "You do not have permission to perform this action."
+        return JsonResponse({"detail": detail}, status=403)
+    return defaults.permission_denied(request, exception)
+
+
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    """The API answers in JSON, as it does for its own 404s; pages answer with a page."""
     if _is_api(request):
         return JsonResponse({"detail": "Not found."}, status=404)
     return defaults.page_not_found(request, exception)

@@ -24,6 +24,23 @@ def sql_cents(column: str) -> str:
     return sql_int(f"({column}) * 100")
 
 
+def sql_cents_at_rate(amount: str, rate: str, *, places: int) -> str:
+    """An amount times a rate of at most `places` decimals, in whole cents, rounded half up.
+    On PostgreSQL a product of numerics, exact, and the cheapest exact form."""
+    if _sqlite():
+        scale = str(10**places)
+        return sql_muldiv(sql_cents(amount), sql_int(f"({rate}) * {scale}"), scale, half_up=True)
+    return f"ROUND(({amount}) * ({rate}) * 100)"
+
+
+def sql_percent_of_cents(cents: str, rate: str) -> str:
+    """`rate` percent (at most 4 decimals) of a whole number of cents, rounded half up."""
+    if _sqlite():
+        return sql_muldiv(cents, sql_int(f"({rate}) * 10000"), "1000000", half_up=True)
+    # Times 0.01 rather than over 100: a product of numerics is exact, a quotient is not.
+    return f"ROUND(CAST({cents} AS NUMERIC) * ({rate}) * 0.01)"
+
+
 def sql_muldiv(a: str, b: str, c: str, *, half_up: bool = False) -> str:
     """a × b ÷ c, rounded down, or half up when `half_up`."""
     if _sqlite():

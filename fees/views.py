@@ -162,6 +162,11 @@ def _csv_line(line: RecordLine, currency: str) -> tuple[str, ...]:
     )
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula, or, after a tab, a
+# carriage return or a line feed, the formula that follows (OWASP, CSV injection).
+_FORMULA_STARTS = frozenset("=+-@\t\r\n")
+
+
 def _safe(text: str) -> str:
-    """A spreadsheet runs a cell that starts with =, +, - or @ as a formula: not ours."""
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@") else text
+    """The seller's text as a cell no spreadsheet runs: quoted where it could be a formula."""
+    return f"'{text}" if text[:1] in _FORMULA_STARTS else text

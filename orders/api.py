@@ -19,15 +19,21 @@ from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.dates import EARLIEST
+from core.money import MAX_AMOUNT
 from orders import sections
 from orders.models import EventType, FulfillmentChannel, Order, OrderItem, OrderStatus
 from orders.services import (
+    ITEMS_ABOVE_MAX,
+    MAX_ITEMS,
+    MAX_QUANTITY,
     STEPS,
     EventInput,
     ItemInput,
     OrderConflict,
     OrderInput,
     OrderInvalid,
+    earliest_error,
     order_apply_event,
     order_create,
     orders_create,
@@ -40,6 +46,7 @@ from sellers.api import (
     ErrorSerializer,
     FieldErrorsField,
     OffsetDateTimeField,
+    PayloadTooLarge,
     SellerScopedGenericAPIView,
     StrictSerializer,
 )
@@ -56,28 +63,39 @@ STEP_TIMES = (
 )
 
 
-class PayloadTooLarge(APIException):
-    status_code = 413
-    default_detail = f"At most {BULK_LIMIT} orders a request."
-    default_code = "too_many_orders"
-
-
 # Input ------------------------------------------------------------------------------------
+
+
+def order_amount(**kwargs) -> AmountField:
+    """An amount of an order: at most MAX_AMOUNT, whose digits its pattern allows and no
+    more."""
+    return AmountField(max_digits=len(MAX_AMOUNT.as_tuple().digits), max_value=MAX_AMOUNT, **kwargs)
+
+
+WINDOW = f"From {EARLIEST:%Y-%m-%d} on, and not in the future."
 
 
 class ItemInputSerializer(StrictSerializer):
     sku = serializers.CharField(max_length=64)
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
-    unit_price = AmountField()
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
+    unit_price = order_amount()
 
 
 class OrderInputSerializer(StrictSerializer):
-    external_id = serializers.CharField(max_length=64, trim_whitespace=False)
-    placed_at = OffsetDateTimeField()
+    external_id = serializers.CharField(
+        max_length=64,
+        trim_whitespace=False,
+        help_text=(
+            "Your id of the order, read back at /api/v1/orders/{external_id}/: no white space "
+            "at either end, no control or invisible characters; it may hold slashes, but no "
+            '"." or ".." between them, it does not end in "/events", and it is not "bulk".'
+        ),
+    )
+    placed_at = OffsetDateTimeField(help_text=WINDOW)
     currency = serializers.CharField(max_length=3, help_text="ISO 4217, such as USD.")
-    net_product_price = AmountField(help_text="The products' price.")
-    seller_funded_discount = AmountField(required=False, help_text="0 unless given.")
+    net_product_price = order_amount(help_text="The products' price.")
+    seller_funded_discount = order_amount(required=False, help_text="0 unless given.")
     bonus_cashback_voucher = serializers.BooleanField(
         required=False, help_text="The buyer used the Bonus Cashback Voucher."
     )
@@ -89,7 +107,12 @@ class OrderInputSerializer(StrictSerializer):
     )
     fulfillment_channel = serializers.ChoiceField(choices=FulfillmentChannel.choices)
     tracking_number = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    items = ItemInputSerializer(many=True, required=False, max_length=1000)
+    items = ItemInputSerializer(
+        many=True,
+        required=False,
+        max_length=MAX_ITEMS,
+        error_messages={"max_length": ITEMS_ABOVE_MAX},
+    )
     status = serializers.ChoiceField(
         choices=OrderStatus.choices,
         required=False,
@@ -101,7 +124,7 @@ class OrderInputSerializer(StrictSerializer):
     returned_at = OffsetDateTimeField(required=False, allow_null=True)
     cancelled_at = OffsetDateTimeField(required=False, allow_null=True)
     payment_failed_at = OffsetDateTimeField(required=False, allow_null=True)
-    refunded_amount = AmountField(
+    refunded_amount = order_amount(
         required=False, help_text="Refunded so far: a delivered order's partial refunds."
     )
     refunded_at = OffsetDateTimeField(
@@ -120,16 +143,18 @@ class EventInputSerializer(StrictSerializer):
         max_length=100, required=False, help_text="Your id of the event: a retry with it is safe."
     )
     type = serializers.ChoiceField(choices=[(t, EventType(t).label) for t in STEPS])
-    occurred_at = OffsetDateTimeField()
+    occurred_at = OffsetDateTimeField(help_text=WINDOW)
     tracking_number = serializers.CharField(
         max_length=100, required=False, allow_blank=True, help_text="With shipped."
     )
-    amount = AmountField(
+    amount = order_amount(
         required=False,
         help_text="With refunded: the amount refunded; without it, all that remains.",
     )
 
     def validate(self, attrs):
+        if (too_early := earliest_error("occurred_at", attrs["occurred_at"])) is not None:
+            raise ValidationError({"occurred_at": [too_early]})
         if "amount" in attrs and attrs["type"] != EventType.REFUNDED:
             raise ValidationError({"amount": ["Only a refunded event has an amount."]})
         if attrs.get("tracking_number") and attrs["type"] != EventType.SHIPPED:
@@ -305,6 +330,7 @@ class OrderListCreate(SellerScopedGenericAPIView):
             400: VALIDATION_ERROR,
             401: ErrorSerializer,
             409: ErrorSerializer,
+            413: ErrorSerializer,  # a body above the size limit
         },
     )
     def post(self, request: Request) -> Response:
@@ -333,7 +359,7 @@ class BulkResultSerializer(serializers.Serializer):
 class BulkOrdersSerializer(StrictSerializer):
     """Up to 1,000 orders; each is created, or refused, on its own."""
 
-    orders = OrderInputSerializer(many=True)
+    orders = OrderInputSerializer(many=True, max_length=BULK_LIMIT)
 
 
 class OrderBulk(SellerScopedGenericAPIView):
@@ -437,6 +463,7 @@ class OrderEvents(SellerScopedGenericAPIView):
             401: ErrorSerializer,
             404: ErrorSerializer,
             409: ErrorSerializer,
+            413: ErrorSerializer,  # a body above the size limit
         },
     )
     def post(self, request: Request, external_id: str) -> Response:

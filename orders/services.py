@@ -9,6 +9,7 @@ leave it, and the effects of each of them run (`_create_many`).
 
 import dataclasses
 import logging
+import unicodedata
 from dataclasses import MISSING, dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -19,6 +20,8 @@ from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
 from core.currencies import is_currency
+from core.dates import EARLIEST
+from core.money import MAX_AMOUNT
 from orders import steps
 from orders.inserts import builder, insert_objects, insert_rows
 from orders.models import EventType, Order, OrderEvent, OrderItem, OrderStatus, fee_base
@@ -30,6 +33,9 @@ S = OrderStatus
 # How far ahead of our clock a client's time may be before it counts as the future.
 CLOCK_SKEW = timedelta(minutes=5)
 ZERO = Decimal("0.00")
+# The most items an order has, and of one item (docs/decisions.md, "Orders").
+MAX_ITEMS = 100
+MAX_QUANTITY = 1_000_000
 
 
 class OrderError(Exception):
@@ -238,15 +244,19 @@ class _Errors:
 def order_input_errors(data: OrderInput, *, now: datetime) -> dict[str, list[str]]:
     """The rules of a new order, field by field: empty when it may be created."""
     e = _Errors()
-    if not data.external_id.strip():
-        e.add("external_id", "An order needs its external id.")
+    for message in external_id_errors(data.external_id):
+        e.add("external_id", message)
     if not is_currency(data.currency):
         e.add("currency", f"{data.currency!r} is not an ISO 4217 currency code, such as USD.")
     for name in ("net_product_price", "seller_funded_discount", "refunded_amount"):
-        if getattr(data, name) < 0:
+        amount = getattr(data, name)
+        if amount < 0:
             e.add(name, "An amount is 0.00 or more.")
-    if data.items and any(item.quantity < 1 or item.unit_price < 0 for item in data.items):
-        e.add("items", "An item's quantity is 1 or more and its unit price 0.00 or more.")
+        elif amount > MAX_AMOUNT:
+            e.add(name, AMOUNT_ABOVE_MAX)
+    if data.items:
+        for message in _item_errors(data.items):
+            e.add("items", message)
     if data.seller_funded_discount > data.net_product_price:
         e.add(
             "seller_funded_discount",
@@ -254,6 +264,8 @@ def order_input_errors(data: OrderInput, *, now: datetime) -> dict[str, list[str
             f"({data.net_product_price:.2f}).",
         )
     if data.items is not None and data.items:
+        # Exact within the bounds: a line has at most 18 digits and a hundred of them 20,
+        # within the 28 of Decimal's default context.
         total = sum((item.quantity * item.unit_price for item in data.items), ZERO)
         if total != data.net_product_price:
             e.add(
@@ -333,7 +345,80 @@ def order_input_errors(data: OrderInput, *, now: datetime) -> dict[str, list[str
         for name, value in given_times:
             if value > latest_allowed:
                 e.add(name, f"{name} ({value.isoformat()}) is in the future.")
+    if min(value for _, value in given_times) < EARLIEST:
+        for name, value in given_times:
+            if (message := earliest_error(name, value)) is not None:
+                e.add(name, message)
     return e.errors
+
+
+AMOUNT_ABOVE_MAX = f"An amount is at most {MAX_AMOUNT}."
+ITEMS_ABOVE_MAX = f"An order has at most {MAX_ITEMS} items."
+
+
+def _item_errors(items: tuple[ItemInput, ...]) -> list[str]:
+    errors = []
+    if len(items) > MAX_ITEMS:
+        errors.append(ITEMS_ABOVE_MAX)
+    if any(item.quantity < 1 or item.unit_price < 0 for item in items):
+        errors.append("An item's quantity is 1 or more and its unit price 0.00 or more.")
+    if any(item.quantity > MAX_QUANTITY or item.unit_price > MAX_AMOUNT for item in items):
+        errors.append(
+            f"An item's quantity is at most {MAX_QUANTITY:,} and its unit price at most "
+            f"{MAX_AMOUNT}."
+        )
+    return errors
+
+
+def earliest_error(name: str, value: datetime) -> str | None:
+    """Why the time `name` is refused for being too early, or None."""
+    if value >= EARLIEST:
+        return None
+    return (
+        f"{name} ({value.isoformat()}) is before {EARLIEST:%Y-%m-%d}, the earliest time an "
+        "order may have."
+    )
+
+
+# An external id is read back at /api/v1/orders/<external_id>/ (orders/urls.py), and takes
+# events at .../<external_id>/events/. Ids that route elsewhere, or that clients rewrite on
+# the way (a "." or ".." segment), could be created but never read.
+_ROUTED_ELSEWHERE = frozenset(("bulk",))
+_INVISIBLE = frozenset(("Cc", "Cf", "Zl", "Zp"))
+
+
+def external_id_errors(external_id: str) -> list[str]:
+    """Why an external id cannot be taken: empty when it can (docs/decisions.md)."""
+    if not external_id.strip():
+        return ["An order needs its external id."]
+    errors = []
+    if external_id != external_id.strip():
+        errors.append("An external id does not start or end with white space.")
+    # Every character of categories C and Z but the space is not printable: the usual id,
+    # printable, needs no look at each character.
+    if not external_id.isprintable():
+        invisible = next((c for c in external_id if unicodedata.category(c) in _INVISIBLE), None)
+        if invisible is not None:
+            errors.append(
+                "An external id has no control or invisible characters, such as a line "
+                f"break or a zero-width space; it has U+{ord(invisible):04X}."
+            )
+    segments = external_id.split("/")
+    if external_id in _ROUTED_ELSEWHERE:
+        errors.append(
+            f"{external_id!r} is not an external id: /api/v1/orders/{external_id}/ is "
+            "another endpoint."
+        )
+    elif len(segments) > 1 and segments[-1] == "events":
+        errors.append(
+            "An external id does not end with /events: its order's URL would be its events'."
+        )
+    if "." in segments or ".." in segments:
+        errors.append(
+            'An external id is not "." or "..", nor has them between slashes: clients '
+            "rewrite such URLs, so that its order could not be read."
+        )
+    return errors
 
 
 # The statuses of an order that was shipped, the steps whose times follow one another from

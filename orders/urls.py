@@ -7,7 +7,9 @@ seller_center_urlpatterns = [
     path("orders/<path:external_id>/", views.order_detail, name="order"),
 ]
 
-# External ids may hold a slash: the events route comes before the order's own.
+# External ids may hold a slash: the events route comes before the order's own. The ids these
+# routes could not give back (ending in /events, "bulk", "." or ".." segments) are refused at
+# creation (orders.services.external_id_errors), so every order is read at its URL.
 api_urlpatterns = [
     path("orders/", api.OrderListCreate.as_view(), name="order-list"),
     path("orders/bulk/", api.OrderBulk.as_view(), name="order-bulk"),

@@ -1,12 +1,15 @@
 """The seller-scoped base of every API view, and the caller's own seller."""
 
 import re
+from base64 import b64decode
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal, DecimalException
+from urllib import parse
 
 from django.conf import settings
 from django.core import validators as django_validators
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -14,7 +17,7 @@ from django.utils.dateparse import parse_datetime
 from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import get_doc
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
-from rest_framework import exceptions, generics, pagination, serializers
+from rest_framework import exceptions, generics, pagination, serializers, views
 from rest_framework import validators as drf_validators
 from rest_framework.fields import empty
 from rest_framework.request import Request
@@ -32,6 +35,28 @@ class Conflict(exceptions.APIException):
     status_code = 409
     default_detail = "The request conflicts with the current state."
     default_code = "conflict"
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = 413
+    default_detail = "The request is too large."
+    default_code = "payload_too_large"
+
+
+def body_too_large() -> PayloadTooLarge:
+    mib = settings.DATA_UPLOAD_MAX_MEMORY_SIZE / (1024 * 1024)
+    return PayloadTooLarge(
+        f"The request body is larger than {mib:g} MiB, the most the API takes: send fewer "
+        "orders a request."
+    )
+
+
+def exception_handler(exc: Exception, context: dict) -> Response | None:
+    """DRF's. A body above the size limit, which Django finds when a view reads it, is a
+    413 like the API's other errors rather than Django's 400 page."""
+    if isinstance(exc, RequestDataTooBig):
+        exc = body_too_large()
+    return views.exception_handler(exc, context)
 
 
 class CursorPagination(pagination.CursorPagination):
@@ -67,7 +92,23 @@ class CursorPagination(pagination.CursorPagination):
         return parameters
 
     def decode_cursor(self, request):
-        # A forged cursor is a 404, not a query with a string where a number goes.
+        # DRF decodes base64 leniently, skipping what is not base64: "!!!!" would be the
+        # first page. Only what our cursors are decodes; anything else is a 404, and a forged
+        # cursor is one too, not a query with a string where a number goes.
+        encoded = request.query_params.get(self.cursor_query_param)
+        if encoded is None:
+            return None
+        try:
+            text = b64decode(encoded.encode("ascii"), validate=True).decode("ascii")
+            tokens = parse.parse_qs(text, keep_blank_values=True, strict_parsing=True)
+        except ValueError as exc:  # binascii.Error and the Unicode errors are ValueErrors
+            raise exceptions.NotFound(self.invalid_cursor_message) from exc
+        if (
+            not tokens
+            or not tokens.keys() <= {"o", "r", "p"}
+            or any(len(values) != 1 for values in tokens.values())
+        ):
+            raise exceptions.NotFound(self.invalid_cursor_message)
         cursor = super().decode_cursor(request)
         if cursor is not None and cursor.position is not None:
             try:
@@ -201,6 +242,14 @@ class AmountField(serializers.DecimalField):
         kwargs.setdefault("max_digits", 14)
         kwargs.setdefault("decimal_places", 2)
         kwargs.setdefault("min_value", Decimal("0"))
+        if kwargs.get("max_value") is not None:
+            # One message for an amount too large, whether DRF finds it by its digits or by
+            # its value.
+            above = f"An amount is at most {kwargs['max_value']}."
+            kwargs["error_messages"] = {
+                **dict.fromkeys(("max_value", "max_digits", "max_whole_digits"), above),
+                **kwargs.get("error_messages", {}),
+            }
         super().__init__(**kwargs)
         sign = "" if self.min_value is not None and self.min_value >= 0 else "-?"
         # ECMA and Python alike ([0-9], not \d, which is any Unicode digit in Python)
@@ -228,6 +277,23 @@ class _AmountFieldSchema(OpenApiSerializerFieldExtension):
         schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
         if direction == "request":
             schema["pattern"] = self.target.pattern
+            if self.target.max_value is not None:
+                schema["maximum"] = float(self.target.max_value)
+        return schema
+
+
+class _ListSchema(OpenApiSerializerFieldExtension):
+    """A list of nested inputs says how many it takes."""
+
+    target_class = serializers.ListSerializer
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        if self.target.max_length is not None:
+            schema["maxItems"] = self.target.max_length
+        if self.target.min_length is not None:
+            schema["minItems"] = self.target.min_length
         return schema
 
 
@@ -648,6 +714,45 @@ VALIDATION_ERROR = OpenApiResponse(
         "nested for nested fields; or a detail, for a body that is not JSON."
     ),
 )
+
+
+# Schema hooks (SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"]) ---------------------------------
+
+
+def currencies_are_codes(result: dict, generator, request, public) -> dict:
+    """Every currency, in and out, is an ISO 4217 code: three capital letters."""
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            currency = node.get("properties", {}).get("currency")
+            if isinstance(currency, dict) and currency.get("type") == "string":
+                currency["pattern"] = "^[A-Z]{3}$"
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(result)
+    return result
+
+
+NO_STORE = {
+    "schema": {"type": "string", "enum": ["no-store"]},
+    "required": True,
+    "description": "Answers of the API are never stored by a cache.",
+}
+
+
+def api_answers_are_not_stored(result: dict, generator, request, public) -> dict:
+    """What config.middleware.ApiNoStoreMiddleware adds to every answer under /api/v1/."""
+    for path, item in result.get("paths", {}).items():
+        if not path.startswith("/api/v1/"):
+            continue
+        for operation in item.values():
+            for response in operation.get("responses", {}).values():
+                response.setdefault("headers", {})["Cache-Control"] = dict(NO_STORE)
+    return result
 
 
 class MeSerializer(serializers.Serializer):

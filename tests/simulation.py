@@ -41,6 +41,8 @@ from cashback.services import (
     registration_create,
     registration_transition,
 )
+from core.dates import EARLIEST
+from core.money import MAX_AMOUNT
 from fees.models import FeeEntry, SettledRecord, SettledRecordLine
 from fees.services import fee_mismatches, settle_fees
 from orders.models import Order, OrderEvent
@@ -541,11 +543,17 @@ class Simulation:
         rng = self.rng
         external_id = f"S{s.idx}-{s.next_order}"
         s.next_order += 1
-        if rng.random() < 0.3:  # ingested late, or backfilled
+        edge = rng.random() < 0.01  # backfilled from the earliest date orders may have
+        if edge:
+            placed = EARLIEST + timedelta(hours=rng.uniform(0, 48))
+        elif rng.random() < 0.3:  # ingested late, or backfilled
             placed = self.now - timedelta(days=rng.uniform(1, 45))
         else:
             placed = self.now - timedelta(hours=rng.uniform(0, 12))
-        net = self.money(D("1"), D(s.size))
+        if rng.random() < 0.02:  # at or just below the largest amount an order may have
+            net = MAX_AMOUNT - self.money(ZERO, D("1.00"))
+        else:
+            net = self.money(D("1"), D(s.size))
         roll = rng.random()
         if roll < 0.03:
             discount = net  # nothing paid for the products: base 0
@@ -569,7 +577,7 @@ class Simulation:
         values = {
             "external_id": external_id,
             "placed_at": placed,
-            "currency": rng.choice(("USD", "USD", "EUR")),
+            "currency": "USD" if edge else rng.choice(("USD", "USD", "EUR")),
             "net_product_price": net,
             "seller_funded_discount": discount,
             "bonus_cashback_voucher": rng.random() < 0.75,
@@ -631,10 +639,16 @@ class Simulation:
             plan.append(("repeat", plan[0][1]))
         if rng.random() < 0.1:
             bad = self.gen_order(s)
-            plan.insert(
-                rng.randrange(len(plan) + 1),
-                ("invalid", replace(bad, seller_funded_discount=bad.net_product_price + 1)),
+            wrong = rng.choice(
+                (
+                    {"seller_funded_discount": bad.net_product_price + 1},
+                    # just past the bounds: the amount, the earliest date, the id's characters
+                    {"net_product_price": MAX_AMOUNT + CENT, "items": None},
+                    {"placed_at": EARLIEST - timedelta(microseconds=1)},
+                    {"external_id": bad.external_id + rng.choice(("\n", "\t", "\x00", "\u200b"))},
+                )
             )
+            plan.insert(rng.randrange(len(plan) + 1), ("invalid", replace(bad, **wrong)))
         inputs = [data for _, data in plan]
         if len(inputs) == 1 and rng.random() < 0.5:
             results = [order_create(seller=s.seller, data=inputs[0], now=self.now)]

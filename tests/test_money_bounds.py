@@ -24,9 +24,16 @@ from cashback.order_cashback import (
     roll_up_months,
 )
 from cashback.services import Actor, registration_create
-from core.dialect import muldiv, mulmod, sql_muldiv, sql_mulmod
+from core.dialect import (
+    muldiv,
+    mulmod,
+    sql_cents_at_rate,
+    sql_muldiv,
+    sql_mulmod,
+    sql_percent_of_cents,
+)
 from core.models import JobRun, SellerFailure
-from core.money import MAX_AMOUNT, percent_of, round_money
+from core.money import MAX_AMOUNT, exact, percent_of, round_money
 from fees.models import SettledRecord
 from fees.services import settle_fees
 from orders.services import orders_create
@@ -165,6 +172,32 @@ def test_the_products_in_sql_are_the_rules_exactly(a, b, c, half_up):
             f"SELECT {sql_muldiv(a_, b_, c_, half_up=half_up)}, {sql_mulmod(a_, b_, c_)}", params
         )
         assert tuple(int(v) for v in cursor.fetchone()) == expected
+
+
+AMOUNTS = st.decimals(min_value=0, max_value=D("999999999999.99"), places=2)
+
+
+@pytest.mark.django_db
+@settings(max_examples=60, deadline=None)
+@given(
+    amount=AMOUNTS,
+    rate=st.decimals(min_value=D("0.00000001"), max_value=MAX_FX_RATE, places=8),
+    percent=st.decimals(min_value=0, max_value=D("100"), places=4),
+)
+def test_an_amount_at_a_rate_in_sql_is_the_rule_exactly(amount, rate, percent):
+    cents = int(amount * 100)
+    if not POSTGRES and cents >= 10**15:
+        return  # beyond the 15 digits SQLite keeps of a decimal column
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {sql_cents_at_rate('%(amount)s', '%(rate)s', places=8)}, "
+            f"{sql_percent_of_cents('%(cents)s', '%(percent)s')}",
+            {"amount": amount, "rate": rate, "cents": cents, "percent": percent},
+        )
+        at_rate, share = (int(v) for v in cursor.fetchone())
+    assert at_rate == round_money(amount * rate) * 100
+    with exact():
+        assert share == round_money(D(cents) / 100 * percent / 100) * 100
 
 
 def test_the_rule_rounds_half_up_and_down():

@@ -9,8 +9,7 @@ from django.core.management import call_command
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.exceptions import ValidationError
 
-from orders.api import OrderInputSerializer
-from sellers.api import AmountField
+from orders.api import EventInputSerializer, OrderInputSerializer
 
 
 @pytest.mark.django_db
@@ -102,12 +101,13 @@ def test_the_400_schema_holds_every_shape_of_bad_input(schema):
     [
         *("0", "5", "52.5", "52.50", "123456789012.34", "1234567890123", "1.001", "-1.00"),
         *("-0", " 5", "5 ", "5.", ".5", "1e2", "1_000", "+5", "\u0665", "", "0x10", "NaN", "5\n"),
+        *("9999999999.99", "10000000000", "0000000001.00", "00000000001", "99999999999.99"),
     ],
 )
 def test_an_amount_is_taken_exactly_when_it_matches_the_schemas_pattern(schema, text):
     pattern = schema["components"]["schemas"]["EventInputRequest"]["properties"]["amount"]
     try:
-        AmountField().run_validation(text)
+        EventInputSerializer().fields["amount"].run_validation(text)
         taken = True
     except ValidationError:
         taken = False
@@ -122,3 +122,60 @@ def test_updated_since_is_a_date_time(schema):
         if p["name"] == "updated_since"
     ]
     assert since["schema"] == {"type": "string", "format": "date-time"}
+
+
+# Precision: the schema says exactly what the code takes and answers --------------------------
+
+
+def test_registering_takes_agree_to_terms_true_only(schema):
+    agree = schema["components"]["schemas"]["RegisterRequest"]["properties"]["agree_to_terms"]
+    (ref,) = agree["allOf"]
+    enum = schema["components"]["schemas"][ref["$ref"].rsplit("/", 1)[1]]
+    assert enum == {"type": "boolean", "enum": [True]} | enum
+    assert enum["enum"] == [True]
+    assert validator(schema, "RegisterRequest").is_valid({"agree_to_terms": True})
+    assert not validator(schema, "RegisterRequest").is_valid({"agree_to_terms": False})
+    assert "agree_to_terms" in schema["components"]["schemas"]["RegisterRequest"]["required"]
+
+
+def test_every_currency_is_three_capital_letters(schema):
+    currencies = []
+
+    def walk(node, where: str):
+        if isinstance(node, dict):
+            for name, value in node.get("properties", {}).items():
+                if name == "currency":
+                    currencies.append(where)
+                    assert value.get("pattern") == "^[A-Z]{3}$", (where, value)
+            for key, value in node.items():
+                walk(value, f"{where}/{key}")
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                walk(value, f"{where}/{i}")
+
+    walk(schema, "#")
+    # The order (in and out) and its fee, the settled records, the wallet.
+    assert len(currencies) >= 6, currencies
+
+
+def test_every_api_answer_says_it_is_not_to_be_stored(schema):
+    answers = 0
+    for label, operation in operations(schema):
+        if not label.split()[1].startswith("/api/v1/"):
+            continue
+        for code, response in operation["responses"].items():
+            header = response.get("headers", {}).get("Cache-Control")
+            assert header == {
+                "schema": {"type": "string", "enum": ["no-store"]},
+                "required": True,
+                "description": "Answers of the API are never stored by a cache.",
+            }, (label, code)
+            answers += 1
+    assert answers > 60
+
+
+def test_every_body_may_be_refused_as_too_large(schema):
+    posts = [(label, op) for label, op in operations(schema) if "requestBody" in op]
+    assert posts
+    for label, operation in posts:
+        assert "413" in operation["responses"], label

@@ -6,14 +6,21 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from core.admin import ReadOnlyAdminMixin
+from core.money import MAX_AMOUNT
 from wallet.models import Wallet, WalletEntry
-from wallet.services import WalletError, wallet_adjust
+from wallet.services import ADJUSTMENT_ABOVE_MAX, WalletError, wallet_adjust
 
 
 class AdjustmentForm(forms.Form):
     amount = forms.DecimalField(
-        max_digits=16,
+        max_digits=len(MAX_AMOUNT.as_tuple().digits),
         decimal_places=2,
+        max_value=MAX_AMOUNT,
+        min_value=-MAX_AMOUNT,
+        # One message for an amount too large either way, however the field finds it so.
+        error_messages=dict.fromkeys(
+            ("max_value", "min_value", "max_digits", "max_whole_digits"), ADJUSTMENT_ABOVE_MAX
+        ),
         help_text="USD. Positive to credit the wallet, negative to debit it.",
     )
     reason = forms.CharField(

@@ -9,6 +9,7 @@ from django.db.models import F, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from core.money import MAX_AMOUNT
 from sellers.models import User
 from wallet.models import EntryKind, Wallet, WalletEntry
 
@@ -67,8 +68,8 @@ def wallet_post(postings: list[Posting]) -> list[WalletEntry]:
             balance = wallet.balance + posting.amount
             if balance < 0:
                 raise WalletError(
-                    f"This would take {wallet.seller_id}'s wallet to {balance}: a wallet never "
-                    "goes below zero."
+                    f"This would take the wallet of {wallet.seller.name} to {balance} "
+                    f"{wallet.currency}: a wallet never goes below zero."
                 )
             wallet.balance = balance
             entries.append(
@@ -208,6 +209,9 @@ def _sql_insert_entries(postings: str) -> str:
         ORDER BY wallet_id, position"""  # noqa: S608 (the callers' expressions)
 
 
+ADJUSTMENT_ABOVE_MAX = f"An adjustment is at most {MAX_AMOUNT} USD, to credit or to debit."
+
+
 def wallet_adjust(*, seller_id: int, amount: Decimal, reason: str, staff: User) -> WalletEntry:
     """An admin's adjustment: any amount but zero, with a reason, naming who posted it."""
     reason = (reason or "").strip()
@@ -215,6 +219,8 @@ def wallet_adjust(*, seller_id: int, amount: Decimal, reason: str, staff: User) 
         raise WalletError("An adjustment needs a reason, which the seller sees.")
     if amount == 0:
         raise WalletError("An adjustment of 0.00 changes nothing.")
+    if abs(amount) > MAX_AMOUNT:
+        raise WalletError(ADJUSTMENT_ABOVE_MAX)
     if amount != amount.quantize(Decimal("0.01")):
         raise WalletError("An amount has at most 2 decimal places.")
     (entry,) = wallet_post(

@@ -103,6 +103,11 @@ special = st.sampled_from(
         "Infinity",
         "123456789012.34",
         "1234567890123.45",
+        "9999999999.99",
+        "10000000000.00",
+        "0009999999999",
+        "1999-12-31T23:59:59.999999Z",
+        "2000-01-01T00:00:00Z",
         "2026-10-01T10:00:00Z",
         " 2026-10-01T10:00:00Z",
         "2026-10-01T10:00:00",
@@ -192,6 +197,8 @@ def test_orders_are_validated_as_drf_does(data, given_items):
 @example({**EVENT, "type": "refunded", "amount": "5.00"})
 @example({**EVENT, "amount": "5.00"})
 @example({**EVENT, "type": "shipped", "tracking_number": " T-1 "})
+@example({**EVENT, "type": "refunded", "amount": "10000000000.00"})
+@example({**EVENT, "occurred_at": "1999-12-31T23:59:59Z"})
 def test_events_are_validated_as_drf_does(data):
     check(EventInputSerializer, data)
 

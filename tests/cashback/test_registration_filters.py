@@ -1,0 +1,42 @@
+"""GET /api/v1/registrations/ filters as strictly as the orders list: an empty or unknown
+filter is 400, never every registration."""
+
+import pytest
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+
+REGISTRATIONS = reverse("api:registration-list")
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        pytest.param("status=", "status", id="status-empty"),
+        pytest.param("status=bogus", "status", id="status-bogus"),
+        pytest.param("campaign=", "campaign", id="campaign-empty"),
+        pytest.param("campaign=not%20a%20slug", "campaign", id="campaign-not-a-slug"),
+        pytest.param("campaign=bonus%0A", "campaign", id="campaign-newline"),
+    ],
+)
+def test_a_bad_filter_answers_400(api_client, query, field):
+    response = api_client.get(f"{REGISTRATIONS}?{query}")
+
+    assert response.status_code == 400, response.content
+    assert field in response.json(), response.json()
+
+
+def test_good_filters_are_taken(api_client):
+    response = api_client.get(REGISTRATIONS, {"status": "approved", "campaign": "bonus"})
+
+    assert response.status_code == 200, response.content
+    assert response.json()["results"] == []
+
+
+def test_the_schema_says_a_campaign_filter_is_not_empty():
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    parameters = schema["paths"]["/api/v1/registrations/"]["get"]["parameters"]
+    (campaign,) = [p for p in parameters if p["name"] == "campaign"]
+    assert campaign["schema"]["pattern"] == "^[-a-zA-Z0-9_]+$"
