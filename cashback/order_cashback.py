@@ -40,8 +40,16 @@ from cashback.models import (
 )
 from core.currencies import is_currency
 from core.dates import month_start
-from core.dialect import sql_cents, sql_cents_at_rate, sql_muldiv, sql_mulmod, sql_percent_of_cents
-from core.jobs import RunCounts, for_all_or_each_seller, recorded
+from core.dialect import (
+    is_unique_violation,
+    sql_cents,
+    sql_cents_at_rate,
+    sql_from_cents,
+    sql_muldiv,
+    sql_mulmod,
+    sql_percent_of_cents,
+)
+from core.jobs import RunCounts, for_all_or_each_seller, recorded, sellers_stuck_on
 from core.money import cents, exact, percent_of, round_money
 from orders.models import FulfillmentChannel, Order, OrderStatus
 from sellers.models import Plan
@@ -336,13 +344,14 @@ def roll_up_months(*, as_of: datetime) -> Counter:
             "now": _instant(timezone.now()),
         }
 
-        def roll_up(seller_ids: list[int] | None) -> None:
+        def roll_up(seller_ids: list[int] | None) -> Counter:
             sellers = {f"s{i}": s for i, s in enumerate(seller_ids or ())}
-            counts["sellers"] += _roll_up({**params, **sellers}, seller_ids=seller_ids)
+            return Counter(sellers=_roll_up({**params, **sellers}, seller_ids=seller_ids))
 
         for_all_or_each_seller(
             counts,
-            all_at_once=lambda: roll_up(None),
+            seller_ids=None,
+            all_at_once=roll_up,
             sellers=lambda: sorted(
                 Order.objects.filter(
                     COUNTING, delivered_at__gte=month_bounds(month)[0], delivered_at__lt=through
@@ -372,7 +381,7 @@ def _roll_up(params: dict, *, seller_ids: list[int] | None) -> int:
         cursor.execute(
             f"""INSERT INTO cashback_monthsofar (seller_id, month, through, orders_count,
                     gmv_usd, waiting_count, waiting_for, updated_at)
-                SELECT seller_id, %(month)s, %(through)s, orders, gmv_cents / 100.0,
+                SELECT seller_id, %(month)s, %(through)s, orders, {sql_from_cents("gmv_cents")},
                        waiting, COALESCE(first_missing, ''), %(now)s
                 FROM (SELECT o.seller_id, {_sql_month_sums()}
                       {_sql_counting_orders(_seller_filter("o.seller_id", seller_ids))}
@@ -466,14 +475,15 @@ def _close_month_contained(month: date, *, seller_ids, as_of: datetime, counts: 
     """Close a month for every seller at once; should that fail, for one seller at a time,
     so that a seller whose close fails stops no one else's (it is tried again next run)."""
 
-    def close(sellers) -> None:
+    def close(sellers: list[int] | None) -> Counter:
         done: Counter = Counter()
         _close_month(month, seller_ids=sellers, as_of=as_of, counts=done)
-        counts.update(done)
+        return done
 
     for_all_or_each_seller(
         counts,
-        all_at_once=lambda: close(seller_ids),
+        seller_ids=seller_ids,
+        all_at_once=close,
         sellers=lambda: _sellers_of_month(month, seller_ids),
         one_seller=lambda seller_id: close([seller_id]),
         work=f"closing {month:%Y-%m}",
@@ -507,11 +517,10 @@ def _close_month_once(month: date, *, seller_ids, counts: Counter) -> None:
     now = timezone.now()
     params["now"] = _instant(now)
     with transaction.atomic():
-        closed_before = set(
-            CashbackMonth.objects.filter(month=month, status=MonthStatus.CLOSED).values_list(
-                "seller_id", flat=True
-            )
-        )
+        closed = CashbackMonth.objects.filter(month=month, status=MonthStatus.CLOSED)
+        if seller_ids is not None:
+            closed = closed.filter(seller_id__in=seller_ids)
+        closed_before = set(closed.values_list("seller_id", flat=True))
         totals = month_gmv(month=month, seller_ids=seller_ids)
         to_close = {s: t for s, t in totals.items() if s not in closed_before}
         # A month that waited for a rate and has no counting order left (returned since):
@@ -574,7 +583,9 @@ def _close_month_once(month: date, *, seller_ids, counts: Counter) -> None:
                 _check_shares(closing)
                 late = _insert_late_additions(params, seller_ids, closed_before)
                 late_waiting = _note_late_orders_waiting(month, totals, closed_before)
-        except IntegrityError:
+        except IntegrityError as exc:
+            if not is_unique_violation(exc):
+                raise
             # Another run closed these months a moment ago: its result stands.
             counts["months_closed_elsewhere"] += len(rows)
             return
@@ -653,8 +664,8 @@ def _insert_shares(params: dict, seller_ids, month_ids: list[int]) -> int:
         INSERT INTO cashback_accrual
             (month_id, seller_id, order_id, gmv_usd, amount, refunded_at_close, late, due_at,
              status, created_at)
-        SELECT month_id, seller_id, order_id, gmv_cents / 100.0,
-               (floor_cents + CASE WHEN place <= leftover THEN 1 ELSE 0 END) / 100.0,
+        SELECT month_id, seller_id, order_id, {sql_from_cents("gmv_cents")},
+               {sql_from_cents("floor_cents + CASE WHEN place <= leftover THEN 1 ELSE 0 END")},
                refunded_amount, FALSE, {_sql_plus_days("delivered_at", DUE_AFTER.days)},
                'pending', %(now)s
         FROM ranked"""
@@ -688,8 +699,8 @@ def _insert_late_additions(params: dict, seller_ids, closed_before: set[int]) ->
             INSERT INTO cashback_accrual
                 (month_id, seller_id, order_id, gmv_usd, amount, refunded_at_close, late,
                  due_at, status, created_at)
-            SELECT m.id, o.seller_id, o.id, ({gmv}) / 100.0,
-                   {late_share} / 100.0,
+            SELECT m.id, o.seller_id, o.id, {sql_from_cents(gmv)},
+                   {sql_from_cents(late_share)},
                    o.refunded_amount, TRUE, {_sql_plus_days("o.delivered_at", DUE_AFTER.days)},
                    'pending', %(now)s
             FROM orders_order o
@@ -755,7 +766,7 @@ def _count_into_months(accruals: list[int], **sums: str) -> None:
 
 def sellers_to_close(*, as_of: datetime) -> list[int]:
     """Sellers with counting orders of ended months not accrued yet, or a month waiting for
-    an FX rate."""
+    an FX rate, and those the close is stuck on."""
     current = month_start(as_of)
     with_orders = (
         Order.objects.filter(COUNTING, accrual__isnull=True, delivered_at__lt=current)
@@ -766,7 +777,7 @@ def sellers_to_close(*, as_of: datetime) -> list[int]:
     waiting = CashbackMonth.objects.filter(
         status=MonthStatus.WAITING_FX, month__lt=current.date()
     ).values_list("seller_id", flat=True)
-    return sorted(set(with_orders) | set(waiting))
+    return sorted(set(with_orders) | set(waiting) | sellers_stuck_on("close_month"))
 
 
 # Crediting ----------------------------------------------------------------------------------
@@ -796,10 +807,10 @@ def credit_cashback(
 
 
 def _credit_batch_contained(*, as_of: datetime, seller_ids, after, last, counts: RunCounts):
-    def credit(sellers) -> None:
+    def credit(sellers: list[int] | None) -> Counter:
         done: Counter = Counter()
         _credit_batch(as_of=as_of, seller_ids=sellers, after=after, last=last, counts=done)
-        counts.update(done)
+        return done
 
     def sellers_due() -> list[int]:
         due = PendingAccrual.objects.filter(due_at__lte=as_of)
@@ -813,7 +824,8 @@ def _credit_batch_contained(*, as_of: datetime, seller_ids, after, last, counts:
 
     for_all_or_each_seller(
         counts,
-        all_at_once=lambda: credit(seller_ids),
+        seller_ids=seller_ids,
+        all_at_once=credit,
         sellers=sellers_due,
         one_seller=lambda seller_id: credit([seller_id]),
         work="crediting its due cashback",
@@ -992,7 +1004,7 @@ def _sql_credited_share() -> str:
     kept = f"({base} - {refunded})"
     return f"""CASE WHEN {refunded} <= {at_close} THEN cashback_accrual.amount
                     WHEN {was} <= 0 THEN 0
-                    ELSE {sql_muldiv(amount, kept, was, half_up=True)} / 100.0 END"""
+                    ELSE {sql_from_cents(sql_muldiv(amount, kept, was, half_up=True))} END"""
 
 
 def credited_share(
@@ -1012,11 +1024,14 @@ def credited_share(
 
 
 def sellers_to_credit(*, as_of: datetime, seller_ids: list[int] | None = None) -> list[int]:
-    """The sellers with accruals due and pending (among `seller_ids`, if given)."""
+    """The sellers with accruals due and pending (among `seller_ids`, if given), and those
+    crediting is stuck on."""
     due = PendingAccrual.objects.filter(due_at__lte=as_of)
+    stuck = sellers_stuck_on("credit_cashback")
     if seller_ids is not None:
         due = due.filter(seller_id__in=seller_ids)
-    return sorted(due.values_list("seller_id", flat=True).distinct())
+        stuck &= set(seller_ids)
+    return sorted(set(due.values_list("seller_id", flat=True).distinct()) | stuck)
 
 
 # Reconciliation -----------------------------------------------------------------------------

@@ -357,11 +357,10 @@ class Bench:
             WITH o AS (
                 SELECT o.id, o.seller_id, o.delivered_at, o.refunded_amount,
                        date_trunc('month', o.delivered_at)::date AS month,
-                       (CAST(ROUND((o.net_product_price - o.seller_funded_discount
-                                    - o.refunded_amount) * 100) AS BIGINT)
-                        * CASE WHEN o.currency = 'USD' THEN 100000000
-                               ELSE CAST(ROUND(fx.rate_to_usd * 100000000) AS BIGINT) END
-                        + 50000000) / 100000000 AS gmv
+                       ROUND((o.net_product_price - o.seller_funded_discount
+                              - o.refunded_amount)
+                             * CASE WHEN o.currency = 'USD' THEN 1 ELSE fx.rate_to_usd END
+                             * 100) AS gmv
                 FROM orders_order o
                 LEFT JOIN cashback_fxrate fx
                        ON fx.currency = o.currency AND fx.date = o.delivered_at::date
@@ -374,36 +373,35 @@ class Bench:
                             WHEN SUM(gmv) >= 100000 THEN 0.5 ELSE 0 END AS rate
                 FROM o GROUP BY seller_id, month
             ),
-            t AS (SELECT *, CAST(ROUND(gmv * rate / 100) AS BIGINT) AS total FROM m),
+            t AS (SELECT *, ROUND(gmv * rate * 0.01) AS total FROM m),
             months AS (
                 INSERT INTO cashback_cashbackmonth
                     (seller_id, month, status, waiting_for, plan, orders_count, gmv_usd,
                      tier_rate, bonus_rate, rate, total, pending_total, closed_at, updated_at)
-                SELECT seller_id, month, 'closed', '', 'monthly', orders, gmv / 100.0, rate, 0,
-                       rate, total / 100.0, total / 100.0, now(), now()
+                SELECT seller_id, month, 'closed', '', 'monthly', orders, gmv * 0.01, rate, 0,
+                       rate, total * 0.01, total * 0.01, now(), now()
                 FROM t
                 RETURNING id, seller_id, month
             ),
             s AS (
                 SELECT o.*, t.total, t.gmv AS month_gmv,
-                       CASE WHEN t.gmv = 0 THEN 0 ELSE o.gmv * t.total / t.gmv END AS fl,
-                       CASE WHEN t.gmv = 0 THEN 0 ELSE (o.gmv * t.total) %% t.gmv END AS rem
+                       CASE WHEN t.gmv = 0 THEN 0 ELSE DIV(o.gmv * t.total, t.gmv) END AS fl,
+                       CASE WHEN t.gmv = 0 THEN 0 ELSE MOD(o.gmv * t.total, t.gmv) END AS rem
                 FROM o JOIN t USING (seller_id, month)
             ),
             r AS (
                 SELECT s.*,
                        ROW_NUMBER() OVER (PARTITION BY seller_id, month ORDER BY rem DESC, id)
                            AS place,
-                       total - CAST(SUM(fl) OVER (PARTITION BY seller_id, month) AS BIGINT)
-                           AS leftover
+                       total - SUM(fl) OVER (PARTITION BY seller_id, month) AS leftover
                 FROM s
             ),
             accruals AS (
                 INSERT INTO cashback_accrual
                     (month_id, seller_id, order_id, gmv_usd, amount, refunded_at_close, late,
                      due_at, status, created_at)
-                SELECT months.id, r.seller_id, r.id, r.gmv / 100.0,
-                       (fl + CASE WHEN place <= leftover THEN 1 ELSE 0 END) / 100.0,
+                SELECT months.id, r.seller_id, r.id, r.gmv * 0.01,
+                       (fl + CASE WHEN place <= leftover THEN 1 ELSE 0 END) * 0.01,
                        r.refunded_amount, FALSE, r.delivered_at + interval '30 days',
                        'pending', now()
                 FROM r JOIN months USING (seller_id, month)

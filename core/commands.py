@@ -28,7 +28,12 @@ def fail_for_sellers(counts: RunCounts) -> None:
     """After a run that did everyone else's work: a non-zero exit naming each seller whose
     part failed, so that an operator's scheduler sees it (the admin lists them as stuck)."""
     if counts.failures:
-        lines = [f"  {seller}, {work}: {error}" for seller, work, error in counts.failures.values()]
+        lines = [
+            f"  {counts.names[seller_id]}, {work}: {error}"
+            for seller_id, parts in counts.failures.items()
+            for work, error in parts
+        ]
         raise CommandError(
-            f"{len(lines)} sellers failed and are tried again at the next run:\n" + "\n".join(lines)
+            f"{len(counts.failures)} sellers failed and are tried again at the next run:\n"
+            + "\n".join(lines)
         )

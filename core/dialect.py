@@ -4,13 +4,16 @@ The money jobs compute in integer cents, so that both databases give the same re
 cent. A product of two amounts in cents (a month's total times an order's GMV, an amount
 times an FX rate in units of 1e-8) outgrows a 64-bit integer long before the amounts are
 implausible, so products are never taken in `bigint`: PostgreSQL computes them in
-`numeric`, exact at any size; SQLite, whose integers silently turn into floating point on
-overflow, calls the Python functions below, which are exact at any size and refuse a result
-that does not fit its integers (an error, never a wrong amount).
+`numeric`, exact at any size, and turns cents back into amounts by multiplying (a numeric
+quotient keeps only some 16 digits); SQLite, whose integers silently turn into floating
+point on overflow, calls the Python functions below, which are exact at any size and refuse
+a result that does not fit its integers. SQLite keeps a decimal column in 15 significant
+digits, so there amounts are exact below 10^13 (docs/reliability.md, "Bounds").
 
 Every operand is a whole number of at least 0, and every divisor above 0.
 """
 
+from django.db import IntegrityError
 from django.db.backends.signals import connection_created
 
 
@@ -22,6 +25,11 @@ def sql_int(expression: str) -> str:
 def sql_cents(column: str) -> str:
     """An amount in whole cents."""
     return sql_int(f"({column}) * 100")
+
+
+def sql_from_cents(cents: str) -> str:
+    """A whole number of cents as an amount."""
+    return f"(({cents}) / 100.0)" if _sqlite() else f"(({cents}) * 0.01)"
 
 
 def sql_cents_at_rate(amount: str, rate: str, *, places: int) -> str:
@@ -68,6 +76,14 @@ def mulmod(a: int, b: int, c: int) -> int | None:
     if a is None or b is None or c is None:
         return None
     return a * b % c
+
+
+def is_unique_violation(error: IntegrityError) -> bool:
+    """Whether the database refused a row because one with the same key exists: what a run
+    finds when another did the same work a moment before. (A check refused is not that.)"""
+    if _sqlite():
+        return "UNIQUE constraint failed" in str(error)
+    return getattr(error.__cause__, "sqlstate", None) == "23505"
 
 
 def _sqlite() -> bool:

@@ -13,7 +13,8 @@ from django.utils import timezone
 
 from cashback.models import Campaign, CampaignRate, Registration
 from cashback.selectors import coverage_for, rate_in_force
-from core.jobs import STOPS, RunCounts, recorded
+from core.dialect import is_unique_violation
+from core.jobs import each_seller_apart, recorded, sellers_stuck_on
 from core.money import cents, exact, percent_of, round_money
 from fees.models import FeeEntry, FeeEntryKind, SettledRecord, SettledRecordLine
 from orders.inserts import insert_rows
@@ -236,12 +237,20 @@ def settle_fees(*, as_of: datetime, seller_ids: list[int] | None = None) -> Coun
             .values_list("seller_id", "currency", "period_start")
         ):
             last_settled[(seller_id, currency)] = start
-        for seller_id, rows in by_seller.items():
-            _settle_seller(seller_id, rows, last_settled, current, counts)
+        each_seller_apart(
+            counts,
+            by_seller,
+            one_seller=lambda seller_id: _settle_seller(
+                seller_id, by_seller[seller_id], last_settled, current
+            ),
+            work="settling its fees",
+            name=seller_label,
+        )
     return counts
 
 
-def _settle_seller(seller_id, rows, last_settled, current: date, counts: RunCounts) -> None:
+def _settle_seller(seller_id, rows, last_settled, current: date) -> Counter:
+    """One seller's records of its ended periods, in one transaction: what was done."""
     groups: dict[tuple[str, date], list[tuple]] = defaultdict(list)
     for row in rows:
         currency, occurred_at = row[2], row[3]
@@ -251,10 +260,10 @@ def _settle_seller(seller_id, rows, last_settled, current: date, counts: RunCoun
             start = _period_after(settled)  # its period is settled: the next open one
         if start < current:
             groups[(currency, start)].append(row)
-    if not groups:
-        return
-    length = settings.FEE_SETTLEMENT_PERIOD_DAYS
     done: Counter = Counter()
+    if not groups:
+        return done
+    length = settings.FEE_SETTLEMENT_PERIOD_DAYS
     try:
         with transaction.atomic():
             for (currency, start), entries in sorted(groups.items()):
@@ -275,30 +284,26 @@ def _settle_seller(seller_id, rows, last_settled, current: date, counts: RunCoun
                 )
                 done["records"] += 1
                 done["entries"] += len(entries)
-    except IntegrityError:
+    except IntegrityError as exc:
+        if not is_unique_violation(exc):
+            raise
         # Another run settled this seller at the same moment: its records stand.
-        counts["sellers_settled_elsewhere"] += 1
-        return
-    except STOPS:
-        raise
-    except Exception as exc:  # one seller's failure stops no one else's settlement
-        counts.seller_failed(
-            seller_id=seller_id, seller=seller_label(seller_id), work="settling its fees", error=exc
-        )
-        return
-    counts.update(done)
-    counts["sellers"] += 1
+        return Counter(sellers_settled_elsewhere=1)
+    done["sellers"] += 1
+    return done
 
 
 def sellers_to_settle(*, as_of: datetime) -> list[int]:
-    """The sellers with entries of ended periods not settled yet, for fanning out."""
+    """The sellers with entries of ended periods not settled yet, and those the settlement is
+    stuck on, for fanning out."""
     current, _ = period_of(timezone.localdate(as_of))
-    return sorted(
+    unsettled = (
         FeeEntry.objects.filter(settled_line__isnull=True, occurred_at__lt=_local_midnight(current))
         .order_by()  # no default ordering in the DISTINCT: one row a seller
         .values_list("seller_id", flat=True)
         .distinct()
     )
+    return sorted(set(unsettled) | sellers_stuck_on("settle_fees"))
 
 
 # Reconciliation -----------------------------------------------------------------------------

@@ -12,15 +12,22 @@ from decimal import Decimal as D
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import DataError, connection
 
+from cashback import order_cashback
 from cashback.models import Accrual, AccrualStatus, CashbackMonth, MonthSoFar
-from cashback.order_cashback import close_months, credit_cashback, roll_up_months
+from cashback.order_cashback import (
+    close_months,
+    credit_cashback,
+    roll_up_months,
+    sellers_to_close,
+)
 from cashback.services import Actor, registration_create
 from core.models import JobRun, SellerFailure
 from fees.models import SettledRecord
 from fees.services import settle_fees
-from orders.services import orders_create
+from orders.models import Order
+from orders.services import EventInput, order_apply_event, orders_create
 from tests.factories import SellerFactory, SellerUserFactory, make_campaign
 from tests.orders.conftest import T0, order_input
 
@@ -37,10 +44,22 @@ def overflow():
     raise OverflowError("Python int too large to convert to SQLite INTEGER")
 
 
+# How the database refuses a row: (PostgreSQL's error code, SQLite's trigger body).
+REFUSALS = {
+    # as a total that outgrows its column, or SQLite's exact arithmetic its integers
+    "overflow": ("numeric_value_out_of_range", "SELECT refuse_write()"),
+    # as a row another run wrote a moment before
+    "unique": ("unique_violation", "SELECT RAISE(ABORT, 'UNIQUE constraint failed: t.c')"),
+    # as a check constraint
+    "check": ("check_violation", "SELECT RAISE(ABORT, 'CHECK constraint failed: c')"),
+}
+
+
 @contextmanager
-def refused(table: str, seller):
-    """The database refuses every row of `table` written for `seller`, with the error a
-    numeric overflow gives, until the block ends."""
+def refused(table: str, seller, *, unique: bool = False, check: bool = False):
+    """The database refuses every row of `table` written for `seller` until the block ends,
+    with the error a numeric overflow gives (or a unique key, or a check)."""
+    code, body = REFUSALS["unique" if unique else "check" if check else "overflow"]
     name = f"refuse_{table}_{seller.pk}"
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -48,7 +67,7 @@ def refused(table: str, seller):
                 f"""CREATE FUNCTION {name}() RETURNS trigger AS $$
                     BEGIN
                         IF NEW.seller_id = {seller.pk} THEN
-                            RAISE EXCEPTION USING ERRCODE = 'numeric_value_out_of_range',
+                            RAISE EXCEPTION USING ERRCODE = '{code}',
                                                   MESSAGE = 'numeric field overflow';
                         END IF;
                         RETURN NEW;
@@ -64,7 +83,7 @@ def refused(table: str, seller):
             for event in ("INSERT", "UPDATE"):
                 cursor.execute(
                     f"CREATE TRIGGER {name}_{event} BEFORE {event} ON {table} "
-                    f"WHEN NEW.seller_id = {seller.pk} BEGIN SELECT refuse_write(); END"
+                    f"WHEN NEW.seller_id = {seller.pk} BEGIN {body}; END"
                 )
     try:
         yield
@@ -243,3 +262,83 @@ def test_a_command_does_everyone_elses_work_then_exits_naming_the_stuck_seller(s
         f"  Shop C ({c.slug}), settling its fees: DataError: "
     )
     assert set(SettledRecord.objects.values_list("seller_id", flat=True)) == {a.pk, b.pk}
+
+
+def test_a_seller_whose_work_is_gone_is_let_go_by_the_next_fanned_out_run(sellers):
+    _, b, _ = sellers
+    with refused("cashback_cashbackmonth", b):
+        close_months(as_of=AFTER_OCTOBER)
+    for order in Order.objects.filter(seller=b):  # returned since: nothing left to close
+        order_apply_event(
+            seller=b,
+            external_id=order.external_id,
+            event=EventInput(type="refunded", occurred_at=T0 + timedelta(days=5)),
+        )
+
+    # The coordinator gives the stuck seller a part, though the seller has no work left.
+    assert b.pk in sellers_to_close(as_of=AFTER_OCTOBER)
+    close_months(as_of=AFTER_OCTOBER, seller_ids=[b.pk])
+
+    assert stuck("close_month") == {}
+    assert last_run("close_month").status == JobRun.Status.SUCCEEDED
+
+
+def test_a_run_as_of_an_earlier_instant_lets_go_of_no_one(sellers):
+    _, b, _ = sellers
+    with refused("cashback_cashbackmonth", b):
+        close_months(as_of=AFTER_OCTOBER)
+
+    close_months(as_of=AFTER_OCTOBER - timedelta(days=20))  # October had not ended
+
+    assert set(stuck("close_month")) == {b.pk}
+
+
+def test_a_stuck_seller_is_done_apart_from_the_start(sellers, monkeypatch):
+    _, b, _ = sellers
+    with refused("cashback_cashbackmonth", b):
+        close_months(as_of=AFTER_OCTOBER)
+    late = SellerFactory(name="Shop D")
+    assert orders_create(seller=late, inputs=[order_input(external_id="D-1")])[0].result == (
+        "created"
+    )
+    calls = []
+    real_close = order_cashback._close_month
+
+    def spy(month, *, seller_ids, **kwargs):
+        calls.append(seller_ids)
+        return real_close(month, seller_ids=seller_ids, **kwargs)
+
+    monkeypatch.setattr(order_cashback, "_close_month", spy)
+    with refused("cashback_cashbackmonth", b):
+        close_months(as_of=AFTER_OCTOBER)
+
+    assert calls == [[late.pk], [b.pk]]  # the others together, as ever; the stuck one apart
+    assert CashbackMonth.objects.filter(seller=late).exists()
+    assert stuck("close_month")[b.pk].failures == 2
+
+
+def test_a_failure_of_every_seller_is_the_runs_and_blames_no_seller(sellers):
+    a, b, c = sellers
+    with (
+        refused("cashback_cashbackmonth", a),
+        refused("cashback_cashbackmonth", b),
+        refused("cashback_cashbackmonth", c),
+        pytest.raises(DataError),
+    ):
+        close_months(as_of=AFTER_OCTOBER)
+
+    assert last_run("close_month").status == JobRun.Status.FAILED
+    assert stuck("close_month") == {}
+    assert not CashbackMonth.objects.exists()
+
+
+def test_a_check_the_database_refuses_is_a_failure_not_work_done_elsewhere(sellers):
+    _, _, c = sellers
+    with refused("fees_settledrecord", c, unique=True):
+        counts = settle_fees(as_of=SETTLE_AT)
+    assert counts["sellers_settled_elsewhere"] == 1  # a unique key: another run did it
+
+    with refused("fees_settledrecord", c, check=True):
+        counts = settle_fees(as_of=SETTLE_AT)
+    assert counts["sellers_failed"] == 1 and set(stuck("settle_fees")) == {c.pk}
+    assert "IntegrityError" in stuck("settle_fees")[c.pk].error

@@ -10,7 +10,7 @@ from decimal import Decimal as D
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import DataError, connection
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -90,33 +90,44 @@ def test_a_month_of_maximal_orders_runs_through_every_job_beside_an_ordinary_one
     campaign = make_campaign(slug="all-in", fee_rate="100")  # the highest fee rate there is
     largest = shop(campaign, "Largest", plan=Plan.YEARLY)
     ordinary = shop(campaign, "Ordinary")
-    orders = 120  # their fees alone outgrow what a settled record held before
+    # At and just below the bound, each with other cents, so that GMVs, shares and their
+    # remainders differ; their fees alone outgrow what a settled record held before.
+    amounts = [MAX_AMOUNT - D("0.37") * n for n in range(120)]
     if POSTGRES:
-        currency, fx = "KWD", MAX_FX_RATE
+        currency, fx = "KWD", MAX_FX_RATE - D("0.87654321")  # 8 decimals, near the bound
         FxRate.objects.create(currency=currency, date=DELIVERED.date(), rate_to_usd=fx)
     else:
         currency, fx = "USD", D("1")
-    deliver(largest, [MAX_AMOUNT] * orders, currency)
+    deliver(largest, amounts, currency)
     deliver(ordinary, [D("1000.00")] * 2)
 
     run_every_job()
 
-    order_gmv = round_money(MAX_AMOUNT * fx)
-    gmv = order_gmv * orders
+    with exact():
+        gmvs = [round_money(amount * fx) for amount in amounts]
+        gmv = sum(gmvs)
     total = percent_of(gmv, D("2.5"))  # 2 % tier + 0.5 yearly
     assert dict(MonthSoFar.objects.values_list("seller_id", "gmv_usd")) == {
         largest.pk: gmv,
         ordinary.pk: D("2000.00"),
     }
     assert dict(SettledRecord.objects.values_list("seller_id", "net")) == {
-        largest.pk: MAX_AMOUNT * orders,
+        largest.pk: sum(amounts),
         ordinary.pk: D("2000.00"),
     }
     months = {m.seller_id: m for m in CashbackMonth.objects.all()}
     assert (months[largest.pk].gmv_usd, months[largest.pk].total) == (gmv, total)
     assert (months[ordinary.pk].gmv_usd, months[ordinary.pk].total) == (D("2000.00"), D("10.00"))
-    shares = Accrual.objects.filter(seller=largest).values_list("amount", flat=True)
-    assert sum(shares) == total and len(shares) == orders
+    shares = dict(
+        Accrual.objects.filter(seller=largest).values_list("order__external_id", "amount")
+    )
+    assert sum(shares.values()) == total and len(shares) == len(amounts)
+    # Each share is its order's part of the total, to the cent (the cents left over go to the
+    # largest remainders): never more than a cent from the exact part.
+    with exact():
+        for n, order_gmv in enumerate(gmvs):
+            exact_part = total * order_gmv / gmv
+            assert abs(shares[f"{largest.slug}-{n}"] - exact_part) < D("0.01")
     assert dict(Wallet.objects.values_list("seller_id", "balance")) == {
         largest.pk: total,
         ordinary.pk: D("10.00"),
@@ -129,8 +140,8 @@ def test_a_month_of_maximal_orders_runs_through_every_job_beside_an_ordinary_one
 @pytest.mark.django_db
 @pytest.mark.parametrize("amount", ["250000000.00", "1000000000.00", str(MAX_AMOUNT)])
 def test_one_large_order_is_summed_closed_and_shared_beside_an_ordinary_month(amount):
-    """The amounts of the first report: one order of a billion broke the hourly sum for
-    every seller and the close for those closed with it; one of 250 million, the shares."""
+    """One order of a billion once broke the hourly sum for every seller and the close for
+    those closed with it; one of 250 million, the shares."""
     campaign = make_campaign(slug="plain")
     large, ordinary = shop(campaign, "Large"), shop(campaign, "Ordinary")
     deliver(large, [D(amount)])
@@ -198,6 +209,13 @@ def test_an_amount_at_a_rate_in_sql_is_the_rule_exactly(amount, rate, percent):
     assert at_rate == round_money(amount * rate) * 100
     with exact():
         assert share == round_money(D(cents) / 100 * percent / 100) * 100
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(POSTGRES, reason="PostgreSQL's numeric has no such limit")
+def test_a_product_too_large_for_sqlite_is_an_error_never_a_wrong_amount():
+    with connection.cursor() as cursor, pytest.raises(DataError):
+        cursor.execute(f"SELECT {sql_muldiv('%s', '%s', '1')}", [2**62, 4])
 
 
 def test_the_rule_rounds_half_up_and_down():

@@ -9,6 +9,7 @@ from django.db.models import F, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from core.dialect import sql_cents, sql_from_cents
 from core.money import MAX_AMOUNT
 from sellers.models import User
 from wallet.models import EntryKind, Wallet, WalletEntry
@@ -185,6 +186,8 @@ def _sql_insert_entries(postings: str) -> str:
     SQLite's floating point adds up as PostgreSQL does; entries are inserted, and so
     numbered, in the order of their balances. A row without its wallet joins none, and its
     NULL wallet is refused."""
+    running = """balance_cents + SUM(cents) OVER (PARTITION BY wallet_id ORDER BY position
+                                                  ROWS UNBOUNDED PRECEDING)"""
     wallets = "(SELECT * FROM wallet_wallet WHERE "
     if connection.vendor == "postgresql":
         wallets += "%(wallet_sellers)s::bigint[] IS NULL OR seller_id = ANY(%(wallet_sellers)s))"
@@ -196,14 +199,13 @@ def _sql_insert_entries(postings: str) -> str:
     return f"""
         INSERT INTO wallet_walletentry
             (wallet_id, kind, amount, balance_after, reference, description, reason, created_at)
-        SELECT wallet_id, %(wallet_kind)s, cents / 100.0,
-               (balance_cents + SUM(cents) OVER (PARTITION BY wallet_id ORDER BY position
-                                                 ROWS UNBOUNDED PRECEDING)) / 100.0,
+        SELECT wallet_id, %(wallet_kind)s, {sql_from_cents("cents")},
+               {sql_from_cents(running)},
                reference, description, '', %(wallet_at)s
         FROM (SELECT w.id AS wallet_id, posting.reference, posting.description,
                      posting.position,
-                     CAST(ROUND(w.balance * 100) AS BIGINT) AS balance_cents,
-                     CAST(ROUND(posting.amount * 100) AS BIGINT) AS cents
+                     {sql_cents("w.balance")} AS balance_cents,
+                     {sql_cents("posting.amount")} AS cents
               FROM {postings} AS posting
               LEFT JOIN {wallets} AS w ON w.seller_id = posting.seller_id) p
         ORDER BY wallet_id, position"""  # noqa: S608 (the callers' expressions)

@@ -3,6 +3,25 @@
 from decimal import Decimal
 from django.db import migrations, models
 
+MAX_FX_RATE = Decimal("10000")
+
+
+def refuse_implausible_rates(apps, schema_editor):
+    """The constraint below would refuse to be added over rates no currency is worth: name
+    them, so that an admin corrects them (Cashback programs › FX rates) and migrates again."""
+    FxRate = apps.get_model("cashback", "FxRate")
+    wrong = list(
+        FxRate.objects.filter(rate_to_usd__gt=MAX_FX_RATE)
+        .order_by("date", "currency")
+        .values_list("currency", "date", "rate_to_usd")[:20]
+    )
+    if wrong:
+        listed = ", ".join(f"{c} on {d} ({r})" for c, d, r in wrong)
+        raise RuntimeError(
+            f"FX rates above {MAX_FX_RATE} USD to one unit, which no currency is worth (most "
+            f"often a rate given the wrong way round): {listed}. Correct them and migrate again."
+        )
+
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -84,6 +103,7 @@ class Migration(migrations.Migration):
             name="gmv_usd",
             field=models.DecimalField(decimal_places=2, max_digits=24),
         ),
+        migrations.RunPython(refuse_implausible_rates, migrations.RunPython.noop),
         migrations.AddConstraint(
             model_name="fxrate",
             constraint=models.CheckConstraint(

@@ -1,8 +1,11 @@
-"""GET /api/v1/registrations/ filters as strictly as the orders list: an empty or unknown
-filter is 400, never every registration."""
+"""GET /api/v1/registrations/ filters as strictly as the orders list: an empty or bad filter
+value is 400, never every registration; a good one filters."""
 
 import pytest
 from django.urls import reverse
+
+from cashback.services import Actor, registration_create
+from tests.factories import make_campaign
 
 pytestmark = pytest.mark.django_db
 
@@ -26,11 +29,26 @@ def test_a_bad_filter_answers_400(api_client, query, field):
     assert field in response.json(), response.json()
 
 
-def test_good_filters_are_taken(api_client):
-    response = api_client.get(REGISTRATIONS, {"status": "approved", "campaign": "bonus"})
+def test_good_filters_are_taken(api_client, seller, seller_user):
+    actor = Actor.seller_user(seller_user)
+    bonus = registration_create(
+        seller=seller, campaign=make_campaign(slug="bonus"), agree_to_terms=True, actor=actor
+    )
+    registration_create(
+        seller=seller,
+        campaign=make_campaign(slug="reviewed", requires_review=True),
+        agree_to_terms=True,
+        actor=actor,
+    )
 
-    assert response.status_code == 200, response.content
-    assert response.json()["results"] == []
+    def ids(**query) -> list[int]:
+        response = api_client.get(REGISTRATIONS, query)
+        assert response.status_code == 200, response.content
+        return [r["id"] for r in response.json()["results"]]
+
+    assert ids(status="approved", campaign="bonus") == [bonus.pk]
+    assert ids(status="approved", campaign="reviewed") == []
+    assert ids(status="under_review") != [] and bonus.pk not in ids(status="under_review")
 
 
 def test_the_schema_says_a_campaign_filter_is_not_empty():

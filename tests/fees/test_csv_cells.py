@@ -1,7 +1,7 @@
 """The settled record's CSV never hands a spreadsheet a formula: a cell that starts with
 =, +, -, @, a tab or a carriage return is written with a leading quote (OWASP, CSV
-injection). External ids are the seller's text; orders stored before today's id rules may
-start with a tab or a carriage return."""
+injection). External ids are the seller's text, and orders stored before the id rules refused white
+space at either end may start with a tab or a carriage return."""
 
 import csv
 import io
