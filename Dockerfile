@@ -10,11 +10,13 @@ RUN useradd --create-home --uid 1000 cashback
 
 COPY pyproject.toml README.md ./
 COPY config ./config
+COPY core ./core
 COPY sellers ./sellers
 COPY orders ./orders
 COPY fees ./fees
 COPY cashback ./cashback
 COPY wallet ./wallet
+COPY bench ./bench
 COPY templates ./templates
 COPY static ./static
 COPY manage.py ./

@@ -5,7 +5,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from config.bench import Bench
+from bench.runner import Bench
 
 SCENARIOS = ("close", "credit", "pages", "single", "bulk", "scale")
 

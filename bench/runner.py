@@ -32,7 +32,7 @@ from django.utils import timezone
 ROOT = Path(__file__).resolve().parent.parent
 # Pages are rendered in this process, where collectstatic's manifest may not exist.
 IN_PROCESS = {
-    "ROOT_URLCONF": "config.bench_urls",
+    "ROOT_URLCONF": "bench.urls",
     "ALLOWED_HOSTS": ["*"],
     "STORAGES": {
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
