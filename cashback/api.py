@@ -31,17 +31,14 @@ from cashback.services import (
     registration_create,
     registration_transition,
 )
+from core.api.errors import VALIDATION_ERROR, Conflict, ErrorSerializer
+from core.api.pagination import CursorPagination
+from core.api.serializers import AmountField, StrictSerializer
 from core.money import format_rate
 from sellers.api import (
-    VALIDATION_ERROR,
-    AmountField,
-    Conflict,
-    CursorPagination,
-    ErrorSerializer,
     SellerScopedGenericAPIView,
     SellerScopedListAPIView,
     SellerScopedRetrieveAPIView,
-    StrictSerializer,
 )
 
 ERRORS = {401: ErrorSerializer, 404: ErrorSerializer}

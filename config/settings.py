@@ -216,7 +216,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["sellers.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "sellers.api.exception_handler",
+    "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
     "COERCE_DECIMAL_TO_STRING": True,
     # Escape non-ASCII in answers: an error that quotes bad input back can always be written.
@@ -243,8 +243,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "sellers.api.currencies_are_codes",
-        "sellers.api.api_answers_are_not_stored",
+        "core.api.schema.currencies_are_codes",
+        "core.api.schema.api_answers_are_not_stored",
     ],
     "ENUM_NAME_OVERRIDES": {
         "RegistrationStatusEnum": "cashback.models.RegistrationStatus.choices",

@@ -9,7 +9,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from config.celery import app as celery_app
-from sellers.api import body_too_large
+from core.api.errors import body_too_large
 
 logger = logging.getLogger(__name__)
 

@@ -4,17 +4,13 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 
+from core.api.errors import VALIDATION_ERROR, ErrorSerializer
+from core.api.pagination import CursorPagination
+from core.api.serializers import AmountField
 from core.money import format_rate
 from fees.models import SettledRecord
 from fees.selectors import RecordLine, settled_record_lines
-from sellers.api import (
-    VALIDATION_ERROR,
-    AmountField,
-    CursorPagination,
-    ErrorSerializer,
-    SellerScopedListAPIView,
-    SellerScopedRetrieveAPIView,
-)
+from sellers.api import SellerScopedListAPIView, SellerScopedRetrieveAPIView
 
 
 class SettledRecordSerializer(serializers.ModelSerializer):

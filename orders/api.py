@@ -19,6 +19,15 @@ from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.api.errors import (
+    VALIDATION_ERROR,
+    Conflict,
+    ErrorSerializer,
+    FieldErrorsField,
+    PayloadTooLarge,
+)
+from core.api.pagination import CursorPagination
+from core.api.serializers import AmountField, OffsetDateTimeField, StrictSerializer
 from core.dates import EARLIEST
 from core.money import MAX_AMOUNT
 from orders import sections
@@ -38,18 +47,7 @@ from orders.services import (
     order_create,
     orders_create,
 )
-from sellers.api import (
-    VALIDATION_ERROR,
-    AmountField,
-    Conflict,
-    CursorPagination,
-    ErrorSerializer,
-    FieldErrorsField,
-    OffsetDateTimeField,
-    PayloadTooLarge,
-    SellerScopedGenericAPIView,
-    StrictSerializer,
-)
+from sellers.api import SellerScopedGenericAPIView
 from sellers.models import Seller
 
 BULK_LIMIT = 1000

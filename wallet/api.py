@@ -7,12 +7,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from sellers.api import (
-    VALIDATION_ERROR,
-    CursorPagination,
-    ErrorSerializer,
-    SellerScopedListAPIView,
-)
+from core.api.errors import VALIDATION_ERROR, ErrorSerializer
+from core.api.pagination import CursorPagination
+from sellers.api import SellerScopedListAPIView
 from wallet.models import WalletEntry
 from wallet.selectors import wallet_balance, wallet_of
 

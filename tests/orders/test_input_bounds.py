@@ -10,12 +10,12 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from core.api import serializers as kit
 from core.dates import EARLIEST
 from core.money import MAX_AMOUNT
 from orders.api import EventInputSerializer, OrderInputSerializer
 from orders.models import Order, OrderEvent
 from orders.services import MAX_ITEMS, MAX_QUANTITY, ItemInput, order_input_errors
-from sellers import api as kit
 from tests.orders.conftest import T0, order_input
 from tests.orders.test_validation import ITEM, order
 

@@ -1,6 +1,6 @@
 """StrictSerializer.parse_many: exactly what DRF's is_valid() gives, for any input.
 
-Its fast lane (sellers.api._FastLane) accepts only what the DRF fields accept and gives
+Its fast lane (core.api.serializers._FastLane) accepts only what the DRF fields accept and gives
 the very values they give; everything else goes to DRF. Random inputs around valid orders
 and events check both halves: whatever the lane accepts, DRF accepts with the same data,
 and the answers of parse_many (data or errors) are DRF's.
@@ -13,8 +13,8 @@ from decimal import Decimal
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from core.api import serializers as api
 from orders.api import EventInputSerializer, OrderInputSerializer
-from sellers import api
 from tests.orders.test_validation import ITEM, VALID
 
 EVENT = {"type": "delivered", "occurred_at": "2026-10-04T10:00:00Z", "event_id": "e-1"}
