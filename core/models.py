@@ -42,9 +42,10 @@ class SellerFailure(models.Model):
     removed by the first run that does it; so the rows are what is stuck now."""
 
     job = models.CharField(max_length=64)
-    # core stands below the apps that know sellers: the id, and the shop as it was named.
+    # core stands below the apps that know sellers: the id, and the shop as it was named
+    # (a name of up to 200 characters and a slug of up to 64: "Name (slug)").
     seller_id = models.BigIntegerField()
-    seller = models.CharField(max_length=250, help_text="The shop's name and slug.")
+    seller = models.CharField(max_length=270, help_text="The shop's name and slug.")
     work = models.CharField(max_length=200, blank=True, help_text="The part that failed.")
     error = models.TextField()
     first_failed_at = models.DateTimeField()

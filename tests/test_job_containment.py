@@ -13,6 +13,7 @@ from decimal import Decimal as D
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import DataError, connection
+from django.utils import timezone
 
 from cashback import order_cashback
 from cashback.models import Accrual, AccrualStatus, CashbackMonth, MonthSoFar
@@ -21,11 +22,12 @@ from cashback.order_cashback import (
     credit_cashback,
     roll_up_months,
     sellers_to_close,
+    sellers_to_credit,
 )
 from cashback.services import Actor, registration_create
 from core.models import JobRun, SellerFailure
 from fees.models import SettledRecord
-from fees.services import settle_fees
+from fees.services import sellers_to_settle, settle_fees
 from orders.models import Order
 from orders.services import EventInput, order_apply_event, orders_create
 from tests.factories import SellerFactory, SellerUserFactory, make_campaign
@@ -342,3 +344,35 @@ def test_a_check_the_database_refuses_is_a_failure_not_work_done_elsewhere(selle
         counts = settle_fees(as_of=SETTLE_AT)
     assert counts["sellers_failed"] == 1 and set(stuck("settle_fees")) == {c.pk}
     assert "IntegrityError" in stuck("settle_fees")[c.pk].error
+
+
+def test_a_shop_with_the_longest_name_and_slug_is_kept_as_stuck(sellers):
+    longest = SellerFactory(name="N" * 200, slug="s" * 64)
+    assert orders_create(seller=longest, inputs=[order_input(external_id="L-1")])[0].result == (
+        "created"
+    )
+    with refused("cashback_cashbackmonth", longest):
+        close_months(as_of=AFTER_OCTOBER)
+
+    assert stuck("close_month")[longest.pk].seller == f"{'N' * 200} ({'s' * 64})"
+    assert CashbackMonth.objects.count() == 3  # the others closed
+
+
+def test_every_fanned_out_job_gives_its_stuck_sellers_a_part(sellers):
+    _, b, _ = sellers
+    idle = SellerFactory(name="Idle")  # no work left for any job
+    for job in ("close_month", "credit_cashback", "settle_fees"):
+        now = timezone.now()
+        SellerFailure.objects.create(
+            job=job,
+            seller_id=idle.pk,
+            seller="Idle",
+            error="x",
+            first_failed_at=now,
+            last_failed_at=now,
+        )
+
+    assert idle.pk in sellers_to_close(as_of=AFTER_OCTOBER)
+    assert idle.pk in sellers_to_credit(as_of=CREDIT_AT)
+    assert idle.pk in sellers_to_settle(as_of=SETTLE_AT)
+    assert idle.pk not in sellers_to_credit(as_of=CREDIT_AT, seller_ids=[b.pk])  # another chunk

@@ -7,8 +7,10 @@ PostgreSQL and on SQLite, and the arithmetic the jobs do in SQL is the rule's, e
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal as D
+from importlib import import_module
 
 import pytest
+from django.apps import apps as django_apps
 from django.core.management import call_command
 from django.db import DataError, connection
 from hypothesis import given, settings
@@ -263,3 +265,19 @@ def test_a_rate_no_currency_is_worth_is_refused_with_nothing_stored(tmp_path):
     with pytest.raises(FxImportError, match="Line 3: 25500 USD for one VND is more than any"):
         import_fx_rates(path)
     assert not FxRate.objects.filter(date=date(2026, 10, 5)).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(not POSTGRES, reason="the constraint is lifted for the test on PostgreSQL")
+def test_the_migration_names_the_rates_no_currency_is_worth_before_it_adds_the_check():
+    migration = import_module("cashback.migrations.0012_totals_hold_the_bounds")
+    with connection.cursor() as cursor:  # as a database of before the check held them
+        cursor.execute("ALTER TABLE cashback_fxrate DROP CONSTRAINT fx_rate_plausible")
+    FxRate.objects.create(currency="VND", date=date(2026, 10, 4), rate_to_usd=D("25500"))
+    FxRate.objects.create(currency="EUR", date=date(2026, 10, 4), rate_to_usd=D("1.08"))
+
+    with pytest.raises(RuntimeError, match=r"VND on 2026-10-04 \(25500\.00000000\)\. Correct"):
+        migration.refuse_implausible_rates(django_apps, None)
+
+    FxRate.objects.filter(currency="VND").delete()
+    migration.refuse_implausible_rates(django_apps, None)  # nothing left to name

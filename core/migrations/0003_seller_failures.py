@@ -35,7 +35,7 @@ class Migration(migrations.Migration):
                 ),
                 ("job", models.CharField(max_length=64)),
                 ("seller_id", models.BigIntegerField()),
-                ("seller", models.CharField(help_text="The shop's name and slug.", max_length=250)),
+                ("seller", models.CharField(help_text="The shop's name and slug.", max_length=270)),
                 (
                     "work",
                     models.CharField(blank=True, help_text="The part that failed.", max_length=200),

@@ -4,30 +4,15 @@ with a message on the form, not a 500, and nothing is posted. A refusal names th
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from core.money import MAX_AMOUNT
-from tests.factories import StaffUserFactory
-from wallet.models import Wallet, WalletEntry
+from wallet.models import WalletEntry
 from wallet.services import WalletError, wallet_adjust
 
 pytestmark = pytest.mark.django_db
 
 AT_MOST = f"An adjustment is at most {MAX_AMOUNT} USD, to credit or to debit."
-
-
-@pytest.fixture
-def staff():
-    user = StaffUserFactory(username="finance")
-    user.user_permissions.add(Permission.objects.get(codename="add_walletentry"))
-    return user
-
-
-@pytest.fixture
-def wallet(seller, staff) -> Wallet:
-    wallet_adjust(seller_id=seller.pk, amount=Decimal("10.00"), reason="Opening", staff=staff)
-    return Wallet.objects.get(seller=seller)
 
 
 @pytest.mark.parametrize("amount", [MAX_AMOUNT + Decimal("0.01"), -MAX_AMOUNT - 1])

@@ -26,20 +26,6 @@ pytestmark = pytest.mark.django_db
 D = Decimal
 
 
-@pytest.fixture
-def staff():
-    """A staff user who may post adjustments, and nothing more."""
-    user = StaffUserFactory(username="finance")
-    user.user_permissions.add(Permission.objects.get(codename="add_walletentry"))
-    return user
-
-
-@pytest.fixture
-def wallet(seller, staff) -> Wallet:
-    wallet_adjust(seller_id=seller.pk, amount=D("10.00"), reason="Opening balance", staff=staff)
-    return Wallet.objects.get(seller=seller)
-
-
 def reconcile() -> tuple[str, str]:
     """(stdout, stderr) of `manage.py reconcile`; raises CommandError on a mismatch."""
     out, err = StringIO(), StringIO()
